@@ -1,0 +1,205 @@
+"""The command line: ``envdoctor check`` (the default), ``list``, ``explain`` and the
+commands contributed by modules in :mod:`envdoctor.commands`.
+
+Exit codes: 0 healthy, 1 findings at or above --fail-on, 2 usage error, 3 incomplete.
+"""
+
+import enum
+import importlib
+import pkgutil
+import sys
+from typing import List, Optional
+
+import typer
+
+try:
+    from typing import Annotated
+except ImportError:  # pragma: no cover - Python < 3.9
+    from typing_extensions import Annotated
+
+from envdoctor import __version__
+
+app = typer.Typer(
+    name="envdoctor",
+    help="The doctor for deep-learning environments: GPU, driver, CUDA, cuDNN, CPU, "
+         "wheels and frameworks.",
+    add_completion=False,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    prometheus = "prometheus"
+
+
+class FailOn(str, enum.Enum):
+    warn = "warn"
+    fail = "fail"
+
+
+def error(message: str, code: int = 2) -> "typer.Exit":
+    """Print a one-line error to stderr and return the Exit to raise."""
+    sys.stderr.write(f"envdoctor: error: {message}\n")
+    return typer.Exit(code)
+
+
+def split_words(values: Optional[List[str]]) -> List[str]:
+    words: List[str] = []
+    for value in values or []:
+        words.extend(w.strip() for w in value.split(",") if w.strip())
+    return words
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"envdoctor {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Run `envdoctor check` when no command is given."""
+    if ctx.invoked_subcommand is None:
+        check()
+
+
+@app.command()
+def check(
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    json_flag: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    only: Annotated[Optional[List[str]], typer.Option(
+        "--only", help="Run only these checks (id, area or tag; repeat or comma-separate).")
+    ] = None,
+    skip: Annotated[Optional[List[str]], typer.Option(
+        "--skip", help="Skip these checks (id, area or tag).")] = None,
+    fail_on: Annotated[FailOn, typer.Option(
+        "--fail-on", help="Lowest status that makes the exit code 1.")] = FailOn.fail,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.1, help="Seconds each probe may take.")] = 10.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="Show durations and details.")] = False,
+    from_file: Annotated[Optional[str], typer.Option(
+        "--from", help="Re-run the checks on the facts in a saved JSON report "
+                       "(no probing of this machine); '-' reads stdin.")] = None,
+    no_redact: Annotated[bool, typer.Option(
+        "--no-redact", help="Keep user name, home path and host name in the report.")] = False,
+    no_frameworks: Annotated[bool, typer.Option(
+        "--no-frameworks", help="Do not import frameworks in child processes.")] = False,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", help="Also write the report to FILE, atomically ({host} expands "
+                               "to the host name).")] = None,
+    keep_hostname: Annotated[bool, typer.Option(
+        "--keep-hostname", help="Keep the host name in the report (fleet runs).")] = False,
+) -> None:
+    """Diagnose this machine (or a saved report) and print the verdict."""
+    from envdoctor import doctor, render
+    from envdoctor.facts import ReportError, load_report
+
+    opts = doctor.Options(only=split_words(only), skip=split_words(skip), timeout=timeout,
+                          fail_on=fail_on.value, redact=not no_redact,
+                          no_frameworks=no_frameworks)
+    unknown = doctor.unknown_selectors(opts)
+    if unknown:
+        raise error(f"no check, area or tag named {', '.join(map(repr, unknown))}; "
+                    "see `envdoctor list`")
+    if from_file is not None:
+        try:
+            opts.from_report = load_report(from_file)
+        except ReportError as exc:
+            raise error(str(exc)) from None
+        opts.from_file = from_file
+    report = doctor.diagnose(opts, keep_hostname=keep_hostname)
+    chosen = Format.json if json_flag else fmt
+    text = render.get(chosen.value)(report, verbose=verbose, stream=sys.stdout)
+    if output:
+        from envdoctor.output import write_report
+
+        try:
+            write_report(output, report, chosen.value)
+        except OSError as exc:
+            raise error(f"cannot write {output}: {exc.strerror or exc}") from None
+    _write_stdout(text)
+    raise typer.Exit(report["summary"]["exit_code"])
+
+
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except UnicodeEncodeError:
+        enc = getattr(sys.stdout, "encoding", None) or "ascii"
+        sys.stdout.buffer.write(text.encode(enc, errors="replace"))
+    except BrokenPipeError:  # `envdoctor check | head`
+        pass
+
+
+@app.command("list")
+def list_checks() -> None:
+    """Every check with its id, tags and a one-line description."""
+    from envdoctor import registry
+
+    checks = registry.all_checks()
+    width = max((len(c.id) for c in checks), default=10) + 2
+    for c in checks:
+        tags = ",".join(c.tags)
+        origin = "" if c.origin == "envdoctor" else f"  (plugin: {c.origin})"
+        _write_stdout(f"{c.id:<{width}}{c.title}  [{tags}]{origin}\n")
+    for failure in registry.plugin_errors():
+        sys.stderr.write(f"envdoctor: plugin {failure['name']} failed to load: "
+                         f"{failure['error']}\n")
+
+
+@app.command()
+def explain(
+    name: Annotated[str, typer.Argument(help="A check id (cpu.avx) or finding code (cpu.E001).")],
+) -> None:
+    """What a check or a finding code means, its common causes and how to fix it."""
+    from envdoctor import registry
+
+    check_obj = registry.get(name)
+    code_text = None
+    if check_obj is None:
+        found = registry.find_code(name)
+        if found is None:
+            raise error(f"no check or finding code named {name!r}; see `envdoctor list`")
+        check_obj, code_text = found
+    lines = []
+    if code_text is not None:
+        lines += [f"{name}: {code_text}", f"Raised by check {check_obj.id} ({check_obj.title}).",
+                  ""]
+    else:
+        lines += [f"{check_obj.id}: {check_obj.title}", f"tags: {', '.join(check_obj.tags)}", ""]
+    lines.append(check_obj.doc or "(no description)")
+    if code_text is None and check_obj.codes:
+        lines += ["", "Finding codes:"]
+        lines += [f"  {code}  {text}" for code, text in sorted(check_obj.codes.items())]
+    _write_stdout("\n".join(lines) + "\n")
+
+
+def _register_commands() -> None:
+    import envdoctor.commands as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    app(prog_name="envdoctor")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Extra CLI commands. Each module defines ``register(app)``; keep top levels light."""

@@ -1,0 +1,66 @@
+"""One diagnosis: choose checks, gather (or load) facts, run checks, build the report.
+
+The CLI, fixes (which re-check after repairing) and ``diff -`` all call :func:`diagnose`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from envdoctor import registry, runner
+from envdoctor.facts import Facts
+from envdoctor.probes import ProbeContext, all_probes
+from envdoctor.report import build_report
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Options:
+    only: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    timeout: float = DEFAULT_TIMEOUT_S
+    fail_on: str = "fail"
+    redact: bool = True
+    no_frameworks: bool = False
+    from_report: Optional[dict[str, Any]] = None   # a loaded report for --from
+    from_file: Optional[str] = None
+
+
+def selected_checks(opts: Options) -> list[registry.Check]:
+    return registry.select(registry.all_checks(), opts.only, opts.skip)
+
+
+def unknown_selectors(opts: Options) -> list[str]:
+    """--only/--skip words that match no check id, area or tag (a usage error)."""
+    known: set[str] = set()
+    for check in registry.all_checks():
+        known.update({check.id, check.area, *check.tags})
+    return [key for key in [*opts.only, *opts.skip] if key not in known]
+
+
+def gather(opts: Options, checks: list[registry.Check]) -> Facts:
+    ctx = ProbeContext(timeout=opts.timeout, sysroot=os.environ.get("ENVDOCTOR_SYSROOT", ""),
+                       options={"no_frameworks": opts.no_frameworks})
+    probes = runner.needed_probes(checks, all_probes())
+    return runner.collect_facts(probes, ctx)
+
+
+def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
+    start = time.monotonic()
+    checks = selected_checks(opts)
+    if opts.from_report is not None:
+        facts = opts.from_report["facts"]
+        source = {"kind": "from", "file": opts.from_file,
+                  "generated_at": opts.from_report.get("generated_at"),
+                  "envdoctor_version": opts.from_report.get("envdoctor_version")}
+    else:
+        facts = gather(opts, checks)
+        source = {"kind": "probe"}
+    results = runner.run_checks(checks, facts)
+    return build_report(facts, results, fail_on=opts.fail_on, redact=opts.redact,
+                        source=source, duration_ms=(time.monotonic() - start) * 1000,
+                        keep_hostname=keep_hostname)

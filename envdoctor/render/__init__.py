@@ -1,0 +1,78 @@
+"""Renderers turn a (redacted) report document into text, JSON or Markdown.
+
+They read the report dict only, never live facts, so what a user sees and what they
+paste are the same redacted data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+Renderer = Callable[..., str]
+
+
+def get(name: str) -> Renderer:
+    if name == "json":
+        from envdoctor.render.json import render
+    elif name == "markdown":
+        from envdoctor.render.markdown import render
+    elif name == "text":
+        from envdoctor.render.text import render
+    elif name == "prometheus":
+        from envdoctor.render.prometheus import render
+    else:
+        raise KeyError(name)
+    return render
+
+
+def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """A short environment summary shared by the text header and the Markdown table."""
+    facts = report.get("facts") or {}
+    rows: list[tuple[str, str]] = []
+    plat = facts.get("platform") or {}
+    if plat:
+        dist = (plat.get("distribution") or {}).get("name")
+        win = plat.get("windows") or {}
+        mac = plat.get("macos") or {}
+        os_name = dist or (f"Windows {win.get('release', '')} {win.get('edition') or ''}".strip()
+                           if win else None) or (f"macOS {mac.get('version')}" if mac else None)
+        os_name = os_name or plat.get("system") or "?"
+        extra = []
+        if plat.get("wsl"):
+            extra.append(f"WSL{plat['wsl'].get('version')}")
+        if plat.get("container"):
+            extra.append(f"container: {plat['container']}")
+        libc = plat.get("libc") or {}
+        if libc.get("name"):
+            extra.append(f"{libc['name']} {libc.get('version') or ''}".strip())
+        rows.append(("OS", f"{os_name} ({plat.get('machine')}"
+                     + (", " + ", ".join(extra) if extra else "") + ")"))
+    py = facts.get("python") or {}
+    if py:
+        rows.append(("Python", f"{py.get('version')} {py.get('bits')}-bit "
+                     f"({py.get('environment')}) {py.get('executable')}"))
+    cpu = facts.get("cpu") or {}
+    if cpu:
+        flags = set(cpu.get("flags") or [])
+        simd = [f for f in ("sse4_2", "avx", "avx2", "avx512f") if f in flags]
+        rows.append(("CPU", f"{cpu.get('model') or '?'}"
+                     + (f" [{cpu['x86_level']}]" if cpu.get("x86_level") else "")
+                     + (f" ({', '.join(simd)})" if simd else "")))
+    nvidia = facts.get("nvidia") or {}
+    gpus = nvidia.get("gpus") or []
+    if gpus:
+        names: dict[str, int] = {}
+        for gpu in gpus:
+            names[gpu.get("name") or "?"] = names.get(gpu.get("name") or "?", 0) + 1
+        rows.append(("GPU", ", ".join(f"{n} x {name}" if n > 1 else name
+                                      for name, n in names.items())))
+    if nvidia.get("driver_version"):
+        cuda = nvidia.get("cuda_driver_version")
+        rows.append(("NVIDIA driver", f"{nvidia['driver_version']}"
+                     + (f" (CUDA {cuda})" if cuda else "")))
+    frameworks = facts.get("frameworks") or {}
+    for name, info in sorted((frameworks.get("installed") or {}).items()):
+        if isinstance(info, dict) and info.get("version"):
+            build = info.get("build") or ""
+            rows.append((name, f"{info['version']} {build}".strip()))
+    return rows

@@ -1,0 +1,117 @@
+"""Text for people, in the style of ``flutter doctor``.
+
+One line per check with a mark, indented findings and hints, one summary line. Colour
+only on a terminal without NO_COLOR; plain ASCII marks where the output encoding cannot
+represent the symbols (a Windows cp1252 console).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Optional, TextIO
+
+from envdoctor.render import environment_rows
+
+UNICODE_MARKS = {"pass": "[✓]", "warn": "[!]", "fail": "[✗]", "skip": "[-]", "error": "[?]"}
+ASCII_MARKS = {"pass": "[OK]", "warn": "[!!]", "fail": "[XX]", "skip": "[--]", "error": "[??]"}
+LEVEL_MARKS = {"error": ("✗", "x"), "warning": ("!", "!"), "info": ("•", "*")}
+ARROW = ("→", "->")
+COLOURS = {"pass": "32", "warn": "33", "fail": "31", "skip": "2", "error": "35"}
+
+
+def can_encode(stream: Optional[TextIO], sample: str = "✓✗→•") -> bool:
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        sample.encode(encoding)
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
+def use_colour(stream: Optional[TextIO]) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def render(report: dict[str, Any], *, verbose: bool = False,
+           stream: Optional[TextIO] = None, unicode: Optional[bool] = None,
+           colour: Optional[bool] = None) -> str:
+    stream = stream if stream is not None else sys.stdout
+    uni = can_encode(stream) if unicode is None else unicode
+    col = use_colour(stream) if colour is None else colour
+    marks = UNICODE_MARKS if uni else ASCII_MARKS
+    arrow = ARROW[0] if uni else ARROW[1]
+
+    def paint(status: str, text: str) -> str:
+        return f"\033[{COLOURS[status]}m{text}\033[0m" if col else text
+
+    lines: list[str] = []
+    source = report.get("source") or {}
+    title = f"envdoctor {report.get('envdoctor_version', '?')}"
+    if source.get("kind") == "from":
+        title += f" (checks re-run on the facts in {source.get('file')})"
+    lines.append(title)
+    for label, value in environment_rows(report):
+        lines.append(f"  {label + ':':<15}{value}")
+    lines.append("")
+
+    checks = report.get("checks") or []
+    width = max((len(c["id"]) for c in checks), default=10) + 2
+    for check in checks:
+        status = check["status"]
+        head = f"{paint(status, marks[status])} {check['id']:<{width}}{check['summary']}"
+        if verbose:
+            head += f"  ({check.get('duration_ms', 0):.1f} ms)"
+        lines.append(head)
+        for finding in check.get("findings") or []:
+            mark = LEVEL_MARKS.get(finding["level"], ("•", "*"))[0 if uni else 1]
+            lines.append(f"    {mark} {finding['code']}: {finding['message']}")
+            if finding.get("hint"):
+                hint_lines = finding["hint"].splitlines() or [""]
+                lines.append(f"      {arrow} {hint_lines[0]}")
+                lines.extend(f"        {extra}" for extra in hint_lines[1:])
+        if status == "error" and check.get("error") and verbose:
+            lines.extend(f"      {line}" for line in check["error"].splitlines())
+        if verbose and check.get("details"):
+            detail = json.dumps(check["details"], indent=2, default=str, ensure_ascii=not uni)
+            lines.extend(f"      {line}" for line in detail.splitlines())
+
+    if verbose:
+        lines.append("")
+        lines.append("Probes:")
+        for name, record in sorted(((report.get("facts") or {}).get("probes") or {}).items()):
+            took = record.get("duration_ms")
+            extra = f" {record['error']}" if record.get("error") else ""
+            lines.append(f"  {name:<14}{record.get('status')}"
+                         + (f" {took} ms" if took is not None else "") + extra)
+
+    lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    summary = report.get("summary") or {}
+    counts = summary.get("counts") or {}
+    code = summary.get("exit_code", 0)
+    parts = [f"{counts.get(k, 0)} {label}" for k, label in (
+        ("fail", "failed"), ("warn", "with warnings"), ("error", "errored"),
+        ("pass", "passed"), ("skip", "skipped")) if counts.get(k)]
+    text = ", ".join(parts) or "no checks ran"
+    primary = summary.get("primary_cause")
+    if code == 1:
+        head = "envdoctor found problems"
+    elif code == 3:
+        head = "envdoctor could not finish every check"
+    elif counts.get("warn"):
+        head = "No failures; see the warnings above"
+    else:
+        head = "No issues found"
+    line = f"{head}: {text} (exit code {code})."
+    if primary and code == 1:
+        line += f"\nStart with {primary['check']} ({primary.get('code')}): it comes first in the chain."
+    return line

@@ -1,0 +1,98 @@
+"""Run probes concurrently with deadlines, then run checks on the facts.
+
+Probes run in daemon threads: a probe stuck in a system call cannot hold up the report
+or the exit of the process. Subprocesses inside probes carry their own timeouts
+(:mod:`envdoctor.proc`), so a hung nvidia-smi is killed, not abandoned.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Iterable
+
+from envdoctor.facts import Facts, new_facts, probe_failure
+from envdoctor.probes import Probe, ProbeContext
+from envdoctor.registry import Check
+from envdoctor.result import CheckResult, Status
+
+# Time a probe gets beyond the per-command timeout to notice and record it.
+PROBE_GRACE_S = 1.0
+
+
+def collect_facts(probes: Iterable[Probe], ctx: ProbeContext) -> Facts:
+    facts = new_facts()
+    records: dict[str, dict] = facts["probes"]
+    slots: dict[str, dict] = {}
+    threads: list[tuple[Probe, threading.Thread, float]] = []
+
+    def work(probe: Probe, slot: dict) -> None:
+        start = time.monotonic()
+        try:
+            slot["value"] = probe.func(ctx)
+            slot["status"] = "ok"
+        except Exception as exc:
+            slot["status"] = "error"
+            slot["error"] = f"{type(exc).__name__}: {exc}"
+            slot["traceback"] = traceback.format_exc(limit=4)
+        slot["duration_ms"] = round((time.monotonic() - start) * 1000, 2)
+
+    for probe in probes:
+        slot: dict = {}
+        slots[probe.name] = slot
+        thread = threading.Thread(target=work, args=(probe, slot),
+                                  name=f"probe-{probe.name}", daemon=True)
+        deadline = probe.deadline if probe.deadline is not None else ctx.timeout + PROBE_GRACE_S
+        thread.start()
+        threads.append((probe, thread, time.monotonic() + deadline))
+
+    for probe, thread, until in threads:
+        thread.join(max(0.0, until - time.monotonic()))
+        slot = slots[probe.name]
+        if thread.is_alive() or "status" not in slot:
+            deadline = probe.deadline if probe.deadline is not None else ctx.timeout
+            records[probe.name] = {"status": "timeout", "timeout_s": round(deadline, 2),
+                                   "error": f"no answer within {deadline:g} s"}
+            facts[probe.name] = None
+            continue
+        record = {"status": slot["status"], "duration_ms": slot["duration_ms"]}
+        if slot["status"] == "error":
+            record["error"] = slot["error"]
+        records[probe.name] = record
+        facts[probe.name] = slot.get("value")
+    return facts
+
+
+def run_check(check: Check, facts: Facts) -> CheckResult:
+    start = time.monotonic()
+    missing = [reason for name in check.needs if (reason := probe_failure(facts, name))]
+    if missing:
+        return CheckResult(check.id, check.title, Status.ERROR,
+                           "could not run: " + "; ".join(missing), tags=check.tags,
+                           error="; ".join(missing),
+                           duration_ms=(time.monotonic() - start) * 1000)
+    try:
+        out = check.func(facts)
+        return CheckResult(check.id, check.title, out.status, out.summary, out.findings,
+                           out.details, (time.monotonic() - start) * 1000, out.skip_reason,
+                           tags=check.tags)
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        return CheckResult(check.id, check.title, Status.ERROR,
+                           f"the check itself crashed: {text}", tags=check.tags,
+                           error=text + "\n" + traceback.format_exc(limit=3),
+                           duration_ms=(time.monotonic() - start) * 1000)
+
+
+def run_checks(checks: Iterable[Check], facts: Facts) -> list[CheckResult]:
+    return [run_check(check, facts) for check in checks]
+
+
+def needed_probes(checks: Iterable[Check], available: dict[str, Probe]) -> list[Probe]:
+    names: set[str] = set()
+    for check in checks:
+        names.update(check.needs)
+    # platform and python facts are cheap and every report's header uses them.
+    names.update({"platform", "python"})
+    return [available[n] for n in sorted(names) if n in available]

@@ -1,0 +1,1 @@
+"""Fixes: plan, confirm, apply, re-check. Installed as ``envdoctor.fixes``."""
