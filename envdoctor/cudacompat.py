@@ -1,0 +1,193 @@
+"""CUDA toolkit <-> NVIDIA driver compatibility, from ``data/cuda_drivers.json``.
+
+Every row of the data file carries its source (NVIDIA CUDA Toolkit Release Notes and the
+CUDA Compatibility guide). Two minimums matter for a CUDA runtime ``X.Y``:
+
+* the toolkit's own minimum (the driver bundled with ``X.Y`` GA): at or above it, every
+  feature of the runtime works;
+* the family minimum (minor-version compatibility, CUDA 11 and later): at or above it
+  the runtime starts, but features newer than the driver and JIT of newer PTX may fail.
+
+Below the family minimum the runtime refuses to start with "CUDA driver version is
+insufficient for CUDA runtime version" (cudaErrorInsufficientDriver, 35).
+
+Driver versions compare numerically, component by component: "535.104.05" is newer
+than "535.54.03"; Windows drivers look like "536.40". ``system`` is what
+``platform.system()`` says ("Linux", "Windows"); WSL2 runs the Windows driver, so callers
+pass "Windows" there (see :func:`driver_system`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Any, Optional
+
+_DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "cuda_drivers.json")
+_lock = threading.Lock()
+_data: Optional[dict] = None
+
+INSUFFICIENT_TEXT = "CUDA driver version is insufficient for CUDA runtime version"
+
+
+def data() -> dict:
+    """The parsed data file (loaded once)."""
+    global _data
+    with _lock:
+        if _data is None:
+            import json
+
+            with open(_DATA_FILE, encoding="utf-8") as fh:
+                _data = json.load(fh)
+        return _data
+
+
+def version_tuple(version: Any) -> tuple[int, ...]:
+    """ "535.104.05" -> (535, 104, 5); anything without digits -> ()."""
+    if version is None:
+        return ()
+    return tuple(int(part) for part in re.findall(r"\d+", str(version)))
+
+
+def compare(a: Any, b: Any) -> int:
+    """-1, 0 or 1 comparing two version strings numerically (missing parts are 0)."""
+    ta, tb = version_tuple(a), version_tuple(b)
+    width = max(len(ta), len(tb))
+    ta += (0,) * (width - len(ta))
+    tb += (0,) * (width - len(tb))
+    return (ta > tb) - (ta < tb)
+
+
+def cuda_major_minor(cuda: Any) -> Optional[tuple[int, int]]:
+    """ "12.4", "12.4.127", "V12.4.131", "cu124", 12040 -> (12, 4); None when unreadable."""
+    if cuda is None:
+        return None
+    if isinstance(cuda, int) and not isinstance(cuda, bool):
+        return (cuda // 1000, (cuda % 1000) // 10) if cuda >= 1000 else None
+    text = str(cuda).strip().lower()
+    compact = re.fullmatch(r"(?:cu|cuda)?(\d{2,3})", text)
+    if compact and "." not in text:
+        digits = compact.group(1)
+        return int(digits[:-1]), int(digits[-1])
+    parts = version_tuple(text)
+    if len(parts) >= 2:
+        return parts[0], parts[1]
+    if len(parts) == 1:
+        return parts[0], 0
+    return None
+
+
+def _system_key(system: Optional[str]) -> str:
+    return "windows" if (system or "").lower().startswith(("win", "wsl")) else "linux"
+
+
+def _toolkit_row(cuda: Any) -> Optional[dict]:
+    mm = cuda_major_minor(cuda)
+    if mm is None:
+        return None
+    for row in data()["toolkits"]:
+        if cuda_major_minor(row["cuda"]) == mm:
+            return row
+    return None
+
+
+def _family_row(cuda: Any) -> Optional[dict]:
+    mm = cuda_major_minor(cuda)
+    if mm is None:
+        return None
+    for row in data()["families"]:
+        if row["major"] == mm[0]:
+            return row
+    return None
+
+
+def min_driver(cuda: Any, system: str) -> Optional[str]:
+    """The toolkit's own minimum driver (its GA driver), or None when not in the table."""
+    row = _toolkit_row(cuda)
+    return row.get(_system_key(system)) if row else None
+
+
+def family_min_driver(cuda: Any, system: str) -> Optional[str]:
+    """The minor-version-compatibility minimum of the CUDA major family (11.x and later)."""
+    row = _family_row(cuda)
+    return row.get(_system_key(system)) if row else None
+
+
+def driver_verdict(cuda: Any, driver: Any, system: str) -> dict:
+    """Is ``driver`` new enough for a CUDA runtime ``cuda``?
+
+    Returns ``{"verdict", "required", "family_minimum", "source", "cuda", "driver"}`` where
+    verdict is "ok", "minor_compat" (below the toolkit's minimum, inside the family's:
+    a warning), "insufficient" (below the family minimum, or below the toolkit's minimum
+    for CUDA 10 and older which have no minor-version compatibility) or "unknown".
+    """
+    mm = cuda_major_minor(cuda)
+    row = _toolkit_row(cuda)
+    family = _family_row(cuda)
+    key = _system_key(system)
+    required = row.get(key) if row else None
+    fam_min = family.get(key) if family else None
+    sources = []
+    if row:
+        sources.append(row["source"])
+    if family and family["source"] not in sources:
+        sources.append(family["source"])
+    result = {"verdict": "unknown", "required": required, "family_minimum": fam_min,
+              "source": "; ".join(sources) or None,
+              "cuda": f"{mm[0]}.{mm[1]}" if mm else None,
+              "driver": str(driver) if driver is not None else None}
+    if mm is None or not version_tuple(driver):
+        return result
+    if required is None and fam_min is None:
+        return result
+    if required is not None and compare(driver, required) >= 0:
+        result["verdict"] = "ok"
+    elif fam_min is not None and compare(driver, fam_min) >= 0:
+        if required is None:
+            # Not in the table (a newer minor, or Windows 13.x which bundles no driver):
+            # compare with the newest toolkit of the family we know.
+            known = [r.get(key) for r in data()["toolkits"]
+                     if (cuda_major_minor(r["cuda"]) or (0, 0))[0] == mm[0] and r.get(key)]
+            newest = max(known, key=version_tuple) if known and row is None else None
+            result["verdict"] = ("minor_compat" if newest and compare(driver, newest) < 0
+                                 else "ok")
+        else:
+            result["verdict"] = "minor_compat"
+    else:
+        result["verdict"] = "insufficient"
+    return result
+
+
+def newest_cuda_for_driver(driver: Any, system: str) -> Optional[str]:
+    """The newest toolkit in the table whose own minimum this driver meets."""
+    if not version_tuple(driver):
+        return None
+    key = _system_key(system)
+    best: Optional[tuple[int, int]] = None
+    for row in data()["toolkits"]:
+        need = row.get(key)
+        if need is None and key == "windows":
+            fam = _family_row(row["cuda"])
+            need = fam.get(key) if fam else None
+        if need is None or compare(driver, need) < 0:
+            continue
+        mm = cuda_major_minor(row["cuda"])
+        if mm and (best is None or mm > best):
+            best = mm
+    return f"{best[0]}.{best[1]}" if best else None
+
+
+def cuda_level_from_nvml(v: int) -> str:
+    """NVML's integer CUDA level (nvmlSystemGetCudaDriverVersion): 12040 -> "12.4"."""
+    v = int(v)
+    return f"{v // 1000}.{(v % 1000) // 10}"
+
+
+def driver_system(facts: dict) -> str:
+    """ "Windows" or "Linux": which driver table applies to these facts (WSL2 runs the
+    Windows driver, and NVML there reports the Windows version number)."""
+    plat = facts.get("platform") or {}
+    if plat.get("wsl") or (plat.get("system") or "").lower().startswith("win"):
+        return "Windows"
+    return "Linux"
