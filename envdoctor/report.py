@@ -78,6 +78,9 @@ def build_report(facts: Facts, results: list[CheckResult], *, fail_on: str = "fa
             "duration_ms": round(duration_ms, 1) if duration_ms is not None else None,
         },
     }
+    if (keep_hostname or not redact) and report["source"].get("kind") == "probe":
+        # Fleet runs: `summarize` tells hosts apart by this (redacted reports: file name).
+        report["source"] = dict(report["source"], host=current_identity().hostname)
     if redact:
         identity = current_identity()
         if keep_hostname:
