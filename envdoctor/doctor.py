@@ -45,7 +45,13 @@ def unknown_selectors(opts: Options) -> list[str]:
 def gather(opts: Options, checks: list[registry.Check]) -> Facts:
     ctx = ProbeContext(timeout=opts.timeout, sysroot=os.environ.get("ENVDOCTOR_SYSROOT", ""),
                        options={"no_frameworks": opts.no_frameworks})
-    probes = runner.needed_probes(checks, all_probes())
+    available = all_probes()
+    # A full run records every probe's facts, so a saved report can be re-checked later
+    # (--from) by checks this run did not need; --only/--skip probe only what they need.
+    if opts.only or opts.skip:
+        probes = runner.needed_probes(checks, available)
+    else:
+        probes = [available[name] for name in sorted(available)]
     return runner.collect_facts(probes, ctx)
 
 

@@ -91,8 +91,8 @@ class Redactor:
             for name in sorted(names, key=len, reverse=True):
                 if len(name) < 2:
                     continue
-                self._rules.append((re.compile(r"(?<![\w./\\-])" + re.escape(name)
-                                               + r"(?:\.[\w-]+)*(?![\w/\\-])", re.IGNORECASE),
+                self._rules.append((re.compile(r"(?<![\w.-])" + re.escape(name)
+                                               + r"(?:\.[\w-]+)*(?![\w-])", re.IGNORECASE),
                                     HOST))
 
     def text(self, value: str) -> str:
