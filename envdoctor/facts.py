@@ -38,9 +38,10 @@ def probe_failure(facts: Facts, name: str) -> str | None:
     return f"probe '{name}' failed: {record.get('error') or 'no facts'}"
 
 
-def load_report(path: str) -> dict[str, Any]:
+def load_report(path: str, accept_newer: bool = False) -> dict[str, Any]:
     """Read a saved JSON report (or ``-`` for stdin) and return it; :class:`ReportError`
-    with a plain message when it cannot be used."""
+    with a plain message when it cannot be used. ``accept_newer`` lets a caller that
+    only compares reports (``diff``) read a newer schema version too."""
     import sys
 
     try:
@@ -66,7 +67,7 @@ def load_report(path: str) -> dict[str, Any]:
     version = facts.get("schema_version", data.get("schema_version"))
     if not isinstance(version, int):
         raise ReportError(f"{path} has no schema_version; is it an envdoctor report?")
-    if version > SCHEMA_VERSION:
+    if version > SCHEMA_VERSION and not accept_newer:
         raise ReportError(
             f"{path} uses report schema {version}; this envdoctor reads up to "
             f"{SCHEMA_VERSION}: upgrade envdoctor (pip install -U envdoctor)")
