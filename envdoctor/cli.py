@@ -8,14 +8,9 @@ import enum
 import importlib
 import pkgutil
 import sys
-from typing import List, Optional
+from typing import Annotated, Optional
 
 import typer
-
-try:
-    from typing import Annotated
-except ImportError:  # pragma: no cover - Python < 3.9
-    from typing_extensions import Annotated
 
 from envdoctor import __version__
 
@@ -48,8 +43,8 @@ def error(message: str, code: int = 2) -> "typer.Exit":
     return typer.Exit(code)
 
 
-def split_words(values: Optional[List[str]]) -> List[str]:
-    words: List[str] = []
+def split_words(values: Optional[list[str]]) -> list[str]:
+    words: list[str] = []
     for value in values or []:
         words.extend(w.strip() for w in value.split(",") if w.strip())
     return words
@@ -76,10 +71,10 @@ def main_callback(
 def check(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     json_flag: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
-    only: Annotated[Optional[List[str]], typer.Option(
+    only: Annotated[Optional[list[str]], typer.Option(
         "--only", help="Run only these checks (id, area or tag; repeat or comma-separate).")
     ] = None,
-    skip: Annotated[Optional[List[str]], typer.Option(
+    skip: Annotated[Optional[list[str]], typer.Option(
         "--skip", help="Skip these checks (id, area or tag).")] = None,
     fail_on: Annotated[FailOn, typer.Option(
         "--fail-on", help="Lowest status that makes the exit code 1.")] = FailOn.fail,

@@ -13,8 +13,9 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 _SEP = re.compile(r"[-_.]+")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from typing import Iterable
+from collections.abc import Iterable
 
 from envdoctor.facts import Facts, new_facts, probe_failure
 from envdoctor.probes import Probe, ProbeContext

@@ -113,5 +113,6 @@ def summary_line(report: dict[str, Any]) -> str:
         head = "No issues found"
     line = f"{head}: {text} (exit code {code})."
     if primary and code == 1:
-        line += f"\nStart with {primary['check']} ({primary.get('code')}): it comes first in the chain."
+        line += (f"\nStart with {primary['check']} ({primary.get('code')}): "
+                 "it comes first in the chain.")
     return line
