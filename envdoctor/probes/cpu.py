@@ -53,31 +53,50 @@ def parse_cpuinfo(text: str) -> dict:
     }
 
 
+# IsProcessorFeaturePresent codes, named with /proc/cpuinfo's spelling (SSE3 is "pni").
+WINDOWS_FEATURES = {"pni": 13, "ssse3": 36, "sse4_1": 37, "sse4_2": 38, "avx": 39,
+                    "avx2": 40, "avx512f": 41}
+
+# macOS sysctl feature names (lower-cased, "." -> "_") in /proc/cpuinfo spelling.
+MACOS_ALIASES = {"sse3": "pni", "avx1_0": "avx", "lahf": "lahf_lm", "lzcnt": "abm",
+                 "fma": "fma", "sse4_1": "sse4_1", "sse4_2": "sse4_2"}
+
+
 def _windows_flags() -> list[str]:  # pragma: no cover - exercised on Windows only
     import ctypes
 
-    features = {"sse3": 13, "ssse3": 36, "sse4_1": 37, "sse4_2": 38, "avx": 39, "avx2": 40,
-                "avx512f": 41}
     present = ctypes.windll.kernel32.IsProcessorFeaturePresent
-    return sorted(name for name, code in features.items() if present(code))
+    return sorted(name for name, code in WINDOWS_FEATURES.items() if present(code))
+
+
+def normalize_macos_flags(words: list[str]) -> list[str]:
+    """sysctl machdep.cpu.*features words -> /proc/cpuinfo spelling."""
+    flags = set()
+    for word in words:
+        name = word.lower().replace(".", "_")
+        flags.add(MACOS_ALIASES.get(name, name))
+    return sorted(flags)
 
 
 def _macos(ctx: ProbeContext) -> tuple[Optional[str], list[str]]:
     from envdoctor import proc
 
     result = proc.run(["sysctl", "-n", "machdep.cpu.brand_string", "machdep.cpu.features",
-                       "machdep.cpu.leaf7_features"], timeout=ctx.timeout)
+                       "machdep.cpu.leaf7_features", "machdep.cpu.extfeatures"],
+                      timeout=ctx.timeout)
     lines = result.stdout.splitlines() if result.ok else []
     model = lines[0].strip() if lines else None
-    flags = " ".join(lines[1:]).lower().replace(".", "_").split()
-    return model, sorted(set(flags))
+    return model, normalize_macos_flags(" ".join(lines[1:]).split())
 
 
 def probe_cpu(ctx: ProbeContext) -> dict:
     system = _platform.system()
     machine = (os.uname().machine if hasattr(os, "uname") else _platform.machine()).lower()
+    # flags use /proc/cpuinfo's spelling on every OS. flags_known: the flags the source
+    # can report at all (None: all of them); Windows reports only a few.
     facts: dict = {"machine": machine, "model": None, "vendor": None, "flags": [],
-                   "flags_source": None, "logical_cpus": os.cpu_count(), "x86_level": None}
+                   "flags_source": None, "flags_known": None,
+                   "logical_cpus": os.cpu_count(), "x86_level": None}
     if system == "Linux":
         text = ctx.read_text("/proc/cpuinfo")
         if text is None:
@@ -90,10 +109,12 @@ def probe_cpu(ctx: ProbeContext) -> dict:
         facts["flags"] = _windows_flags()
         facts["model"] = _platform.processor() or None
         facts["flags_source"] = "IsProcessorFeaturePresent"
+        facts["flags_known"] = sorted(WINDOWS_FEATURES)
     elif system == "Darwin":
         facts["model"], facts["flags"] = _macos(ctx)
-        facts["flags_source"] = "sysctl"
-    if machine in ("x86_64", "amd64") and facts["flags_source"] == "/proc/cpuinfo":
+        facts["flags_source"] = "sysctl" if facts["flags"] else "unavailable: sysctl failed"
+    complete = facts["flags_source"] in ("/proc/cpuinfo", "sysctl") and facts["flags"]
+    if machine in ("x86_64", "amd64") and complete:
         facts["x86_level"] = x86_level(set(facts["flags"]))
     return facts
 
