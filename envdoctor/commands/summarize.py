@@ -1,0 +1,86 @@
+"""``envdoctor summarize REPORTS...``: the fleet view of many reports.
+
+Exit codes: 0 every host healthy at the fail level; 1 at least one host fails at the fail
+level; 2 usage error (nothing to read); 3 nothing fails but some hosts did not report
+(unreadable file, missing from --expect) or reported incomplete results.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from typing import Annotated, Optional
+
+import typer
+
+
+class FailOn(str, enum.Enum):
+    warn = "warn"
+    fail = "fail"
+
+
+def expected_hosts(value: Optional[str]) -> list[str]:
+    """``--expect``: a file with one host name per line, or names separated by commas or
+    spaces (e.g. ``$(scontrol show hostnames)``)."""
+    if not value:
+        return []
+    text = value
+    if os.path.isfile(value):
+        with open(value, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    names = []
+    for line in text.replace(",", " ").split():
+        if not line.startswith("#"):
+            names.append(line)
+    return names
+
+
+def summarize_command(
+    reports: Annotated[list[str], typer.Argument(
+        metavar="REPORTS...", help="Report files (JSON or JSON lines) or folders holding "
+                                   "them (*.json, *.jsonl, *.ndjson).")],
+    json_flag: Annotated[bool, typer.Option("--json", help="The summary as JSON.")] = False,
+    fail_on: Annotated[FailOn, typer.Option(
+        "--fail-on", help="Lowest check status that makes a host failing (exit code 1).")
+    ] = FailOn.fail,
+    expect: Annotated[Optional[str], typer.Option(
+        "--expect", help="Hosts that should have reported: a file (one name per line) or "
+                         "names separated by commas or spaces. Missing ones are listed.")
+    ] = None,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="Text: every problem, every host (default: capped).")] = False,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", help="Also write the summary to FILE, atomically.")] = None,
+) -> None:
+    """The fleet view: hosts x checks, identical problems grouped, hosts that failed to
+    report. Exit code 1 when any host fails at the fail level."""
+    from envdoctor import fleet
+    from envdoctor.cli import _write_stdout, error
+
+    try:
+        names = expected_hosts(expect)
+    except OSError as exc:
+        raise error(f"cannot read {expect}: {exc.strerror or exc}") from None
+    result = fleet.summarize(reports, fail_on=fail_on.value, expected=names)
+    if not result["reports"] and not result["unreadable"]:
+        raise error("no report files found (looked for *.json, *.jsonl, *.ndjson in "
+                    + ", ".join(reports) + ")")
+    if json_flag:
+        import json
+
+        text = json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"
+    else:
+        text = fleet.render_text(result, show_all=show_all)
+    if output:
+        from envdoctor.output import expand_name, write_atomic
+
+        try:
+            write_atomic(expand_name(output), text)
+        except OSError as exc:
+            raise error(f"cannot write {output}: {exc.strerror or exc}") from None
+    _write_stdout(text)
+    raise typer.Exit(result["exit_code"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("summarize")(summarize_command)
