@@ -1,0 +1,252 @@
+"""framework.gpu_visible: does each installed framework see the GPU, and if not, why?"""
+
+from __future__ import annotations
+
+from envdoctor.registry import register
+from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
+
+from . import _framework as fw
+
+_LEVEL = {"error": ERROR, "warning": WARNING, "info": INFO}
+_CPU_CODE = {"error": "framework.E020", "warning": "framework.W020", "info": "framework.I020"}
+_CPU_HINT = "envdoctor explain framework.cuda_build (the hint there names the exact build)"
+
+
+def _failure(name: str, lv: dict) -> Finding:
+    """A child that crashed, hung or could not import the framework."""
+    label = fw.NAMES.get(name, name)
+    tail = [str(x) for x in (lv.get("stderr_tail") or [])][-5:]
+    details = {"framework": name, "status": lv.get("status"), "signal": lv.get("signal"),
+               "stage": lv.get("stage"), "stderr_tail": tail}
+    if lv.get("status") == "crashed":
+        sig = lv.get("signal")
+        if sig == "SIGILL":
+            hint = ("Your CPU lacks instructions (AVX/AVX2) this build needs: run "
+                    "`envdoctor check --only cpu` (check cpu.avx) and install a build for "
+                    "your CPU, or use a machine with AVX.")
+        else:
+            hint = "Last stderr lines: " + (" | ".join(tail) if tail else "(none)")
+        return Finding("framework.E026", ERROR,
+                       f"Importing {label} kills the process ({sig}): {lv.get('error')}",
+                       hint=hint, details=details)
+    if lv.get("status") == "timeout":
+        return Finding("framework.E027", ERROR,
+                       f"Importing {label} hung: {lv.get('error')}",
+                       hint="Run `python -X importtime -c \"import "
+                            f"{name}\"` to see where it stops; a hung GPU or a stale "
+                            "network file system are common causes (raise the limit with "
+                            "ENVDOCTOR_FRAMEWORK_TIMEOUT=SECONDS).",
+                       details=details)
+    error = str(lv.get("error") or "unknown error")
+    details["traceback_tail"] = lv.get("traceback_tail") or []
+    hint = "pip install --force-reinstall " + name if "ModuleNotFoundError" not in error \
+        else f"pip install the missing module named in the error, then retry `import {name}`"
+    if "cannot open shared object file" in error or "DLL load failed" in error:
+        hint = ("A shared library the build needs is missing or not on the loader path: "
+                "reinstall the framework with its CUDA wheels, and unset LD_LIBRARY_PATH if "
+                "it points at another CUDA/cuDNN.")
+    return Finding("framework.E028", ERROR, f"`import {name}` fails: {error[:500]}",
+                   hint=hint, details=details)
+
+
+def _causes(name: str, info: dict, facts: dict) -> list[Finding]:
+    """Why a framework that does not see the GPU does not, first link of the chain first."""
+    label = fw.NAMES.get(name, name)
+    causes: list[Finding] = []
+    lv = fw.live(facts, name)
+    details = {"framework": name, "version": info.get("version"), "build": info.get("build")}
+    # 1. a CPU-only build (or TensorFlow on native Windows, which has none)
+    if name == "tensorflow" and fw.tf_windows_unsupported(info, facts):
+        causes.append(Finding(
+            "framework.W021", WARNING,
+            f"TensorFlow {info.get('version')} does not see the GPU: native Windows has no "
+            "TensorFlow GPU support after 2.10.",
+            hint="Use WSL2: " + fw.tensorflow_builds()["wsl2_url"], details=details))
+    elif fw.is_cpu_only(name, info, facts):
+        level = fw.CPU_BUILD_LEVEL.get(name, "warning")
+        causes.append(Finding(
+            _CPU_CODE[level], _LEVEL[level],
+            f"{label} does not see the GPU: {info.get('distribution') or name} "
+            f"{info.get('version')} is a CPU-only build.", hint=_CPU_HINT, details=details))
+    # 2. the driver is too old for the build's CUDA
+    cuda = info.get("cuda") if name in ("torch", "tensorflow") else None
+    verdict = fw.driver_verdict(cuda, facts) if cuda else None
+    if verdict and verdict.get("verdict") == "insufficient":
+        causes.append(Finding(
+            "framework.E021", ERROR,
+            f"{label} does not see the GPU: it is built for CUDA {cuda} and NVIDIA driver "
+            f"{fw.driver(facts)} is older than CUDA {str(cuda).split('.')[0]}.x's minimum "
+            f"({verdict.get('family_minimum') or verdict.get('required')}).",
+            hint=f"Upgrade the driver to {verdict.get('required')} or newer, or see "
+                 "`envdoctor explain framework.cuda_build`.",
+            details={**details, "verdict": verdict}))
+    # 3. the GPU's architecture is not compiled into the build
+    if name == "torch" and lv.get("arch_list"):
+        missing = [g for g in fw.visible_gpus(facts)
+                   if fw.parse_cc(g.get("compute_capability"))
+                   and not fw.covering_entry(lv["arch_list"],
+                                             fw.parse_cc(g.get("compute_capability")))]
+        if missing:
+            causes.append(Finding(
+                "framework.E022", ERROR,
+                f"PyTorch has no kernels for {fw.gpu_label(missing[0])} (it supports "
+                f"{' '.join(lv['arch_list'])}): \"{fw.KERNEL_IMAGE}\".",
+                hint="See `envdoctor explain framework.arch`; the framework.arch finding "
+                     "names the build to install.", details=details))
+    # 4. CUDA_VISIBLE_DEVICES hides every GPU
+    res = fw.visibility(facts)
+    if res is not None and res.mode != "unset" and res.hides_everything:
+        causes.append(Finding(
+            "framework.E023", ERROR,
+            f"{label} does not see the GPU because CUDA_VISIBLE_DEVICES="
+            f"{res.raw!r} hides every GPU.",
+            hint="unset CUDA_VISIBLE_DEVICES (or set it to the GPU indices you want, e.g. "
+                 "CUDA_VISIBLE_DEVICES=0)", details={**details, "raw": res.raw}))
+    # 5. the framework's own words: missing/mismatched CUDA or cuDNN libraries, driver...
+    text = fw.live_error_text(name, facts)
+    if text and lv.get("status") == "ok":
+        causes.append(Finding(
+            "framework.E024", ERROR, f"{label} does not see the GPU. Its error: {text}",
+            hint="Missing or mismatched CUDA/cuDNN libraries are the usual cause: reinstall "
+                 f"{name} with its CUDA wheels and unset LD_LIBRARY_PATH if it points at "
+                 "another CUDA/cuDNN; the exact text above names the library or error.",
+            details={**details, "loaded_libraries": lv.get("loaded_libraries") or []}))
+    return causes
+
+
+def _macos(facts: dict, installed: dict) -> list[Finding]:
+    plat = facts.get("platform") or {}
+    findings = []
+    if (plat.get("macos") or {}).get("rosetta"):
+        findings.append(Finding(
+            "framework.E025", ERROR,
+            "Python is an x86_64 build running under Rosetta 2 on Apple Silicon: frameworks "
+            "cannot use the Apple GPU (no MPS) and wheels that need AVX crash.",
+            hint="Install a native arm64 Python (python.org universal2 installer, or "
+                 "Miniforge arm64) and recreate the environment; check with "
+                 "`python -c \"import platform; print(platform.machine())\"` (want arm64).",
+            details={"machine": plat.get("machine")}))
+        return findings
+    torch = fw.live(facts, "torch")
+    if "torch" in installed and torch.get("status") == "ok" and plat.get("machine") == "arm64" \
+            and not torch.get("mps_available"):
+        findings.append(Finding(
+            "framework.W026", WARNING,
+            "PyTorch cannot use the Apple GPU: torch.backends.mps.is_available() is False"
+            + ("" if torch.get("mps_built") else " (this build has no MPS support)") + ".",
+            hint="MPS needs macOS 12.3+ and an arm64 Python with an arm64 torch wheel: "
+                 "pip install -U torch",
+            details={"mps_built": torch.get("mps_built")}))
+    return findings
+
+
+@register(
+    "framework.gpu_visible",
+    title="Frameworks see the GPU",
+    tags=("framework", "gpu"),
+    needs=("frameworks", "nvidia", "platform", "env"),
+    codes={
+        "framework.E020": "PyTorch, TensorFlow or CuPy does not see the GPU: a CPU-only "
+                          "build is installed.",
+        "framework.W020": "JAX does not see the GPU: a CPU-only install.",
+        "framework.I020": "ONNX Runtime runs on the CPU: the CPU package is installed.",
+        "framework.W021": "TensorFlow on native Windows (newer than 2.10) cannot see the GPU.",
+        "framework.E021": "The framework does not see the GPU: the driver is too old for "
+                          "its CUDA.",
+        "framework.E022": "PyTorch does not see the GPU: its architecture is not compiled in.",
+        "framework.E023": "The framework does not see the GPU: CUDA_VISIBLE_DEVICES hides "
+                          "every GPU.",
+        "framework.E024": "The framework does not see the GPU; its own error (often missing "
+                          "or mismatched CUDA/cuDNN libraries) is quoted.",
+        "framework.E025": "x86_64 Python under Rosetta on Apple Silicon: no MPS, AVX wheels "
+                          "crash.",
+        "framework.W026": "PyTorch on Apple Silicon cannot use MPS.",
+        "framework.E026": "Importing the framework kills the process with a signal (SIGILL: "
+                          "CPU lacks AVX; SIGSEGV/SIGABRT: crash).",
+        "framework.E027": "Importing the framework hung and was killed at the timeout.",
+        "framework.E028": "Importing the framework fails with an exception.",
+        "framework.E029": "The framework does not see the GPU and gave no reason.",
+        "framework.I021": "Live framework probes were skipped (--no-frameworks).",
+    },
+)
+def check_gpu_visible(facts: dict):
+    """Does each installed framework (PyTorch, TensorFlow, JAX, CuPy, ONNX Runtime) see
+    the GPU that NVML sees, and if not, why?
+
+    Each framework is imported in its own child process (never in envdoctor's), all at
+    once, each with a timeout; the child reports what the framework sees. When NVML
+    sees a GPU and a framework does not, the root cause is named in this order: a
+    CPU-only build; a driver too old for the build's CUDA; the GPU's architecture not
+    compiled in; CUDA_VISIBLE_DEVICES hiding the GPUs; missing or mismatched CUDA/cuDNN
+    libraries (the framework's own error is quoted). A child that dies by a signal is
+    reported (SIGILL: the CPU lacks AVX; see cpu.avx), as is one that hangs.
+
+    On Apple Silicon it reports whether PyTorch can use MPS, and flags an x86_64
+    Python running under Rosetta. With no GPU it skips, unless a framework cannot even
+    be imported.
+    """
+    installed = fw.installed(facts)
+    if not installed:
+        return skipped("no deep-learning framework installed")
+    findings: list[Finding] = []
+    details: dict = {"frameworks": {}}
+    for name in sorted(installed):
+        lv = fw.live(facts, name)
+        if lv.get("status") in ("crashed", "timeout", "error"):
+            findings.append(_failure(name, lv))
+            details["frameworks"][name] = {"status": lv.get("status")}
+    system = (facts.get("platform") or {}).get("system")
+    if system == "Darwin":
+        findings.extend(_macos(facts, installed))
+        torch = fw.live(facts, "torch")
+        if torch.get("mps_available"):
+            details["frameworks"]["torch"] = {"sees": "mps"}
+    if not fw.gpu_present(facts):
+        if findings:
+            worst = max(findings, key=lambda f: f.level)
+            return outcome(worst.message, findings, details)
+        if details["frameworks"].get("torch", {}).get("sees") == "mps":
+            return passed("PyTorch can use the Apple GPU (MPS)", details)
+        return skipped("no NVIDIA GPU found")
+    skipped_live = (facts.get("frameworks") or {}).get("live_skipped")
+    seeing = []
+    for name, info in sorted(installed.items()):
+        if details["frameworks"].get(name, {}).get("status"):
+            continue  # crashed / hung / failed to import: already reported
+        sees = fw.sees_gpu(name, facts)
+        lv = fw.live(facts, name)
+        entry = {"sees_gpu": sees, "device_count": lv.get("device_count")}
+        details["frameworks"][name] = entry
+        if sees:
+            seeing.append(name)
+            continue
+        causes = _causes(name, info, facts)
+        if sees is None:  # not checked live: only the static causes can be reported
+            causes = [c for c in causes if c.code not in ("framework.E024",)]
+        if causes:
+            first, rest = causes[0], causes[1:]
+            if rest:
+                first.details["other_causes"] = [c.message for c in rest]
+            entry["cause"] = first.code
+            findings.append(first)
+        elif sees is False:
+            tail = (lv.get("stderr_tail") or [])[-5:]
+            findings.append(Finding(
+                "framework.E029", ERROR,
+                f"{fw.NAMES.get(name, name)} does not see the GPU and gave no reason.",
+                hint=f"python -c \"import {name}\" with CUDA_LAUNCH_BLOCKING=1 and read its "
+                     "warnings; last stderr lines: " + (" | ".join(tail) or "(none)"),
+                details={"framework": name, "stderr_tail": tail}))
+    if skipped_live and not any(f.level >= WARNING for f in findings):
+        findings.append(Finding(
+            "framework.I021", INFO,
+            "Frameworks were not imported (--no-frameworks): only their builds were checked.",
+            hint="envdoctor check (without --no-frameworks)"))
+    details["seeing_gpu"] = seeing
+    if not any(f.level >= WARNING for f in findings):
+        text = ", ".join(f"{fw.NAMES.get(n, n)} ({details['frameworks'][n].get('device_count')}"
+                         " GPU)" for n in seeing)
+        return passed(f"the GPU is visible to {text}" if seeing else
+                      "no framework problem found", details, findings)
+    worst = max(findings, key=lambda f: f.level)
+    return outcome(worst.message, findings, details)

@@ -1,0 +1,368 @@
+"""The script each framework child process runs: import ONE framework, report what it sees.
+
+Run by path (``python -B /path/to/framework_child.py torch``) so that the child imports
+nothing of envdoctor: only the standard library and the framework. It prints JSON lines
+on its original stdout: ``{"stage": "import"}`` before each step (so the parent knows
+where a child that died by a signal or hung was) and a final ``{"result": {...}}``.
+Anything the framework itself prints on stdout is sent to stderr, so it cannot corrupt
+the JSON. Every step is guarded: an exception becomes an ``error`` text in the result.
+
+The parent (:mod:`envdoctor.probes.frameworks`) never imports a framework itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+import warnings
+
+# Running by path puts this file's folder (envdoctor/) first on sys.path; its modules
+# (report, output, proc...) must not shadow anything the framework imports.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
+    del sys.path[0]
+
+try:
+    import faulthandler
+
+    faulthandler.enable()  # a SIGSEGV/SIGILL leaves a Python traceback in stderr
+except Exception:  # pragma: no cover - faulthandler is always there on CPython
+    pass
+
+_OUT = None
+
+
+def _emit(doc: dict) -> None:
+    data = (json.dumps(doc, default=str, ensure_ascii=True) + "\n").encode("ascii")
+    if _OUT is None:
+        sys.stdout.write(data.decode("ascii"))
+        sys.stdout.flush()
+    else:
+        os.write(_OUT, data)
+
+
+def stage(name: str) -> None:
+    _emit({"stage": name})
+
+
+def _err(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text[:2000]
+
+
+def _warning_texts(caught: list) -> list:
+    texts = []
+    for w in caught:
+        msg = " ".join(str(w.message).split())
+        if msg and msg not in texts:
+            texts.append(msg[:600])
+    return texts[:10]
+
+
+def _loaded_libraries() -> list:
+    """CUDA/cuDNN/ROCm libraries this process actually mapped (Linux: /proc/self/maps)."""
+    keys = ("libcudart", "libcudnn", "libcublas", "libcuda.so", "libnvrtc", "libnccl",
+            "libamdhip64", "libMIOpen", "libcupti", "libcufft", "libcusparse", "libnvJitLink")
+    found = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split(None, 5)
+                if len(parts) < 6:
+                    continue
+                path = parts[5].strip()
+                base = os.path.basename(path)
+                if any(base.startswith(k) for k in keys) and path not in found:
+                    found.append(path)
+    except OSError:
+        return []
+    return found[:40]
+
+
+def _cap(major, minor) -> str:
+    return f"{int(major)}.{int(minor)}"
+
+
+# ---------------------------------------------------------------- frameworks
+
+
+def probe_torch(res: dict) -> None:
+    stage("import")
+    t0 = time.monotonic()
+    import torch
+
+    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    res["version"] = str(torch.__version__)
+    version = getattr(torch, "version", None)
+    res["build_cuda"] = getattr(version, "cuda", None)
+    res["build_hip"] = getattr(version, "hip", None)
+    res["file"] = getattr(torch, "__file__", None)
+    stage("cuda_init")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res["cuda_available"] = bool(torch.cuda.is_available())
+        except Exception as exc:
+            res["cuda_available"] = False
+            res["error"] = _err(exc)
+        try:
+            res["device_count"] = int(torch.cuda.device_count())
+        except Exception as exc:
+            res["device_count"] = 0
+            res.setdefault("error", _err(exc))
+        if not res["cuda_available"] and "error" not in res:
+            # is_available() swallows the reason; init() raises it with torch's own text.
+            try:
+                torch.cuda.init()
+            except Exception as exc:
+                res["error"] = _err(exc)
+    try:
+        res["arch_list"] = list(torch.cuda.get_arch_list())
+    except Exception as exc:
+        res["arch_list"] = []
+        res["arch_list_error"] = _err(exc)
+    stage("cudnn")
+    try:
+        res["cudnn"] = torch.backends.cudnn.version()
+        res["cudnn_available"] = bool(torch.backends.cudnn.is_available())
+    except Exception as exc:
+        res["cudnn"] = None
+        res["cudnn_error"] = _err(exc)
+    devices = []
+    if res.get("cuda_available"):
+        stage("devices")
+        for i in range(res.get("device_count") or 0):
+            dev = {"index": i}
+            try:
+                props = torch.cuda.get_device_properties(i)
+                dev["name"] = props.name
+                dev["compute_capability"] = _cap(props.major, props.minor)
+                dev["total_memory_mb"] = int(props.total_memory // (1024 * 1024))
+            except Exception as exc:
+                dev["error"] = _err(exc)
+            devices.append(dev)
+        # One tiny kernel per distinct capability: the only sure test that the build
+        # has code for this GPU ("no kernel image is available for execution").
+        stage("kernel")
+        tested = set()
+        for dev in devices:
+            cap = dev.get("compute_capability")
+            if cap is None or cap in tested:
+                continue
+            tested.add(cap)
+            with warnings.catch_warnings(record=True) as kcaught:
+                warnings.simplefilter("always")
+                try:
+                    x = torch.ones(4, device=f"cuda:{dev['index']}")
+                    float((x * 2).sum().item())
+                    torch.cuda.synchronize(dev["index"])
+                    dev["kernel_test"] = "ok"
+                except Exception as exc:
+                    dev["kernel_test"] = _err(exc)
+            caught.extend(kcaught)
+        try:
+            import ctypes
+
+            rt = ctypes.c_int()
+            cudart = torch.cuda.cudart()
+            if hasattr(cudart, "cudaRuntimeGetVersion"):
+                cudart.cudaRuntimeGetVersion(ctypes.byref(rt))
+                res["cuda_runtime"] = f"{rt.value // 1000}.{(rt.value % 1000) // 10}"
+        except Exception:
+            pass
+    res["devices"] = devices
+    stage("mps")
+    try:
+        mps = torch.backends.mps
+        res["mps_built"] = bool(mps.is_built())
+        res["mps_available"] = bool(mps.is_available())
+    except Exception:
+        res["mps_built"] = res["mps_available"] = False
+    res["warnings"] = _warning_texts(caught)
+    res["loaded_libraries"] = _loaded_libraries()
+
+
+def probe_tensorflow(res: dict) -> None:
+    stage("import")
+    t0 = time.monotonic()
+    import tensorflow as tf
+
+    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    res["version"] = str(getattr(tf, "__version__", "?"))
+    try:
+        info = dict(tf.sysconfig.get_build_info())
+        res["build_info"] = {str(k): (v if isinstance(v, (bool, int, float)) or v is None
+                                      else str(v)) for k, v in info.items()}
+    except Exception as exc:
+        res["build_info_error"] = _err(exc)
+    stage("cuda_init")
+    try:
+        res["built_with_cuda"] = bool(tf.test.is_built_with_cuda())
+    except Exception:
+        pass
+    devices = []
+    try:
+        gpus = tf.config.list_physical_devices("GPU")
+        for i, dev in enumerate(gpus):
+            entry = {"index": i, "name": dev.name}
+            try:
+                details = tf.config.experimental.get_device_details(dev)
+                entry["device_name"] = details.get("device_name")
+                cc = details.get("compute_capability")
+                if cc:
+                    entry["compute_capability"] = _cap(cc[0], cc[1])
+            except Exception:
+                pass
+            devices.append(entry)
+    except Exception as exc:
+        res["error"] = _err(exc)
+    res["devices"] = devices
+    res["device_count"] = len(devices)
+    res["cuda_available"] = bool(devices)
+    res["loaded_libraries"] = _loaded_libraries()
+
+
+def probe_jax(res: dict) -> None:
+    stage("import")
+    t0 = time.monotonic()
+    import jax
+
+    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    res["version"] = str(getattr(jax, "__version__", "?"))
+    try:
+        import jaxlib
+
+        res["jaxlib_version"] = str(getattr(jaxlib, "__version__", None))
+    except Exception:
+        pass
+    stage("cuda_init")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res["backend"] = str(jax.default_backend())
+            res["devices"] = [{"index": i, "platform": str(getattr(d, "platform", "?")),
+                               "name": str(getattr(d, "device_kind", d)),
+                               "compute_capability": getattr(d, "compute_capability", None)}
+                              for i, d in enumerate(jax.devices())]
+        except Exception as exc:
+            res["backend"] = None
+            res["devices"] = []
+            res["error"] = _err(exc)
+        gpu = [d for d in res["devices"] if d["platform"] in ("gpu", "cuda", "rocm")]
+        if not gpu and "error" not in res:
+            try:
+                jax.devices("gpu")
+            except Exception as exc:
+                res["gpu_error"] = _err(exc)
+    res["device_count"] = len(gpu)
+    res["cuda_available"] = bool(gpu)
+    res["warnings"] = _warning_texts(caught)
+    res["loaded_libraries"] = _loaded_libraries()
+
+
+def probe_cupy(res: dict) -> None:
+    stage("import")
+    t0 = time.monotonic()
+    import cupy
+
+    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    res["version"] = str(getattr(cupy, "__version__", "?"))
+    stage("cuda_init")
+    runtime = cupy.cuda.runtime
+
+    def level(v: int) -> str:
+        return f"{v // 1000}.{(v % 1000) // 10}"
+
+    try:
+        res["cuda_runtime"] = level(runtime.runtimeGetVersion())
+    except Exception as exc:
+        res["runtime_error"] = _err(exc)
+    try:
+        res["cuda_driver"] = level(runtime.driverGetVersion())
+    except Exception as exc:
+        res["driver_error"] = _err(exc)
+    devices = []
+    try:
+        count = int(runtime.getDeviceCount())
+        for i in range(count):
+            entry = {"index": i}
+            try:
+                props = runtime.getDeviceProperties(i)
+                name = props.get("name")
+                entry["name"] = name.decode() if isinstance(name, bytes) else str(name)
+                entry["compute_capability"] = _cap(props.get("major"), props.get("minor"))
+            except Exception as exc:
+                entry["error"] = _err(exc)
+            devices.append(entry)
+    except Exception as exc:
+        res["error"] = _err(exc)
+    res["devices"] = devices
+    res["device_count"] = len(devices)
+    res["cuda_available"] = bool(devices)
+    res["loaded_libraries"] = _loaded_libraries()
+
+
+def probe_onnxruntime(res: dict) -> None:
+    stage("import")
+    t0 = time.monotonic()
+    import onnxruntime as ort
+
+    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    res["version"] = str(getattr(ort, "__version__", "?"))
+    stage("providers")
+    try:
+        res["providers"] = [str(p) for p in ort.get_available_providers()]
+    except Exception as exc:
+        res["providers"] = []
+        res["error"] = _err(exc)
+    try:
+        res["device"] = str(ort.get_device())
+    except Exception:
+        pass
+    gpu = [p for p in res["providers"] if p in ("CUDAExecutionProvider",
+                                                  "TensorrtExecutionProvider",
+                                                  "ROCMExecutionProvider")]
+    res["gpu_providers"] = gpu
+    res["cuda_available"] = bool(gpu)
+
+
+PROBES = {"torch": probe_torch, "tensorflow": probe_tensorflow, "jax": probe_jax,
+          "cupy": probe_cupy, "onnxruntime": probe_onnxruntime}
+
+
+def main(argv: list) -> int:
+    global _OUT
+    if len(argv) != 1 or argv[0] not in PROBES:
+        sys.stderr.write(f"usage: framework_child.py {{{'|'.join(sorted(PROBES))}}}\n")
+        return 2
+    # Keep the real stdout for our JSON; the framework's own prints go to stderr.
+    try:
+        _OUT = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:
+        _OUT = None
+    res: dict = {"framework": argv[0], "python": sys.version.split()[0]}
+    start = time.monotonic()
+    try:
+        PROBES[argv[0]](res)
+        res["status"] = "ok"
+    except BaseException as exc:  # ImportError, OSError from a missing .so, SystemExit...
+        res["status"] = "error"
+        res["error"] = _err(exc)
+        tb = traceback.format_exc(limit=6).strip().splitlines()
+        res["traceback_tail"] = [line[:300] for line in tb[-8:]]
+    res["duration_ms"] = round((time.monotonic() - start) * 1000, 1)
+    _emit({"result": res})
+    return 0
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: some frameworks hang or crash in their atexit handlers,
+    # and our answer is already written.
+    os._exit(code)
