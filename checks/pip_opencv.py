@@ -47,20 +47,24 @@ def prefers_headless(facts: dict[str, Any]) -> bool:
 
 
 def choose_variant(facts: dict[str, Any]) -> Optional[dict[str, str]]:
-    """The single variant to keep: contrib when any contrib was installed (it is a
-    superset), headless on servers/containers/no display or when only headless
-    variants were installed; its version is the installed one of that name, else the
-    newest installed variant's."""
+    """The single variant to keep: the installed one when there is one and it loads its
+    system libraries; else contrib when any contrib was installed (it is a superset),
+    headless on servers/containers/no display, when only headless variants were
+    installed, or when a system library (libGL...) is missing; its version is the
+    installed one of that name, else the newest installed variant's."""
     from envdoctor.probes.opencv import variant_name
 
     variants = (facts.get("opencv") or {}).get("variants") or []
     if not variants:
         return None
-    contrib = any(v.get("contrib") for v in variants)
-    headless = prefers_headless(facts) or all(v.get("headless") for v in variants)
     imp = (facts.get("opencv") or {}).get("import") or {}
-    if imp.get("cause") == "missing-library" and imp.get("library_kind") in ("libgl", "x11"):
-        headless = True
+    missing_lib = imp.get("cause") == "missing-library" and \
+        imp.get("library_kind") in ("libgl", "glib", "x11")
+    if len(variants) == 1 and not missing_lib:
+        return {"name": variants[0]["name"], "version": variants[0].get("version") or ""}
+    contrib = any(v.get("contrib") for v in variants)
+    headless = prefers_headless(facts) or all(v.get("headless") for v in variants) \
+        or missing_lib
     name = variant_name(contrib, headless)
     same = [v for v in variants if v.get("name") == name]
     chosen = same[0] if same else max(variants, key=lambda v: _vkey(v.get("version") or ""))

@@ -107,6 +107,13 @@ def installed() -> list[Dist]:
         return _cache
 
 
+def refresh() -> None:
+    """Forget the cached index (after pip changed the environment, e.g. a fix)."""
+    global _cache
+    with _lock:
+        _cache = None
+
+
 def by_key() -> dict[str, Dist]:
     """The distribution Python would import for each name (first on sys.path wins)."""
     result: dict[str, Dist] = {}

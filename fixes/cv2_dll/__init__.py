@@ -1,0 +1,262 @@
+"""cv2-dll: repair `import cv2` failures found by the pip.opencv check.
+
+One step table (:data:`COMMANDS`) feeds the Python plan; ``linux.sh`` and ``windows.ps1``
+carry the same command lines, each after a ``# envdoctor-step: KEY`` comment, and
+tests/test_fix_cv2_dll.py compares them, so the plan and the scripts cannot drift apart.
+
+Causes and what the plan does (docs/fixes.md):
+- several OpenCV variants installed: uninstall them all, reinstall exactly one (contrib
+  when a contrib variant was installed; -headless on servers, in containers, without a
+  display, or when only headless variants were installed);
+- OpenCV compiled for NumPy 1 with NumPy 2 installed: upgrade that OpenCV variant to
+  4.10.0.84 or newer (built for NumPy 2) and keep NumPy; an OpenCV whose Requires-Dist
+  excludes the installed NumPy: install the NumPy it declares;
+- Linux, libGL.so.1 / libgthread-2.0.so.0 missing: switch to the matching -headless
+  variant (no root); when it is headless already: the system packages for this
+  distribution (root);
+- Windows: VC++ 2015-2022 runtime (winget, else the official link), Windows N/KN without
+  the Media Feature Pack (DISM, administrator), 32/64-bit mismatch (explained only).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from envdoctor.fixer import Fix, Plan, PlanEnv, Step
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# key -> argv template; "{name}" placeholders, "{variants}" and "{packages}" expand to
+# several arguments. The scripts name their variables after the placeholders.
+COMMANDS: dict[str, list[str]] = {
+    "pip-uninstall-variants": ["{python}", "-m", "pip", "uninstall", "-y", "{variants}"],
+    "pip-install-variant": ["{python}", "-m", "pip", "install", "{variant}=={version}"],
+    "pip-upgrade-opencv": ["{python}", "-m", "pip", "install", "--upgrade",
+                           "{variant}>=4.10.0.84"],
+    "pip-install-numpy": ["{python}", "-m", "pip", "install", "numpy{numpy_spec}"],
+    "apt-update": ["apt-get", "update"],
+    "apt-install": ["apt-get", "install", "-y", "{packages}"],
+    "dnf-install": ["dnf", "install", "-y", "{packages}"],
+    "yum-install": ["yum", "install", "-y", "{packages}"],
+    "zypper-install": ["zypper", "--non-interactive", "install", "{packages}"],
+    "apk-add": ["apk", "add", "{packages}"],
+    "winget-vcredist": ["winget", "install", "--exact", "--id",
+                        "Microsoft.VCRedist.2015+.{arch}"],
+    "dism-media-pack": ["DISM", "/Online", "/Add-Capability",
+                        "/CapabilityName:Media.MediaFeaturePack~~~~0.0.1.0"],
+}
+
+VC_REDIST_URL = "https://aka.ms/vs/17/release/vc_redist.{arch}.exe"
+
+# System packages per package manager for each kind of missing library.
+SYSTEM_PACKAGES: dict[str, dict[str, list[str]]] = {
+    "apt": {"libgl": ["libgl1"], "glib": ["libglib2.0-0"],
+            "x11": ["libsm6", "libxext6", "libxrender1"]},
+    "dnf": {"libgl": ["mesa-libGL"], "glib": ["glib2"], "x11": ["libSM", "libXext",
+                                                                 "libXrender"]},
+    "zypper": {"libgl": ["Mesa-libGL1"], "glib": ["libgthread-2_0-0"],
+               "x11": ["libSM6", "libXext6", "libXrender1"]},
+    "apk": {"libgl": ["mesa-gl"], "glib": ["glib"], "x11": ["libsm", "libxext", "libxrender"]},
+}
+SYSTEM_PACKAGES["yum"] = SYSTEM_PACKAGES["dnf"]
+
+
+def render(key: str, **values: Any) -> list[str]:
+    """The argv of step ``key`` with its placeholders filled in."""
+    argv: list[str] = []
+    for token in COMMANDS[key]:
+        if token in ("{variants}", "{packages}"):
+            argv.extend(values[token[1:-1]])
+        else:
+            argv.append(token.format(**values))
+    return argv
+
+
+def _version_tuple(text: Optional[str]) -> tuple[int, ...]:
+    parts = []
+    for piece in (text or "").split("."):
+        digits = "".join(c for c in piece if c.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def package_manager(distribution: Optional[dict[str, Any]]) -> Optional[str]:
+    """apt, dnf, yum, zypper or apk from /etc/os-release facts (ID, ID_LIKE, VERSION_ID)."""
+    if not distribution:
+        return None
+    ids = [str(distribution.get("id") or "").lower()] + \
+        str(distribution.get("id_like") or "").lower().split()
+    version = _version_tuple(distribution.get("version_id"))
+    if any(i in ("debian", "ubuntu", "linuxmint", "pop", "raspbian") for i in ids):
+        return "apt"
+    if any(i.startswith(("opensuse", "sles", "suse")) for i in ids):
+        return "zypper"
+    if "alpine" in ids:
+        return "apk"
+    if ids[0] == "amzn":
+        return "dnf" if version and version[0] >= 2022 else "yum"
+    if any(i in ("fedora", "rhel", "centos", "rocky", "almalinux", "ol") for i in ids):
+        if ids[0] != "fedora" and version and version[0] < 8:
+            return "yum"
+        return "dnf"
+    return None
+
+
+def system_packages(manager: str, kinds: list[str],
+                    distribution: Optional[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for kind in kinds:
+        for name in SYSTEM_PACKAGES[manager].get(kind, []):
+            if manager == "apt" and name == "libglib2.0-0" and _t64(distribution):
+                name = "libglib2.0-0t64"
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _t64(distribution: Optional[dict[str, Any]]) -> bool:
+    """Ubuntu 24.04+ and Debian 13+ renamed libglib2.0-0 to libglib2.0-0t64 (64-bit time_t)."""
+    dist_id = str((distribution or {}).get("id") or "").lower()
+    version = _version_tuple((distribution or {}).get("version_id"))
+    if dist_id == "ubuntu":
+        return version >= (24, 4)
+    if dist_id == "debian":
+        return bool(version) and version[0] >= 13
+    return False
+
+
+def _findings(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for check in report.get("checks") or []:
+        if check.get("id") == "pip.opencv":
+            for finding in check.get("findings") or []:
+                found.setdefault(finding["code"], finding)
+    return found
+
+
+def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
+    from envdoctor.checks.pip_opencv import choose_variant, numpy_mismatch
+
+    facts = report.get("facts") or {}
+    op = facts.get("opencv") or {}
+    plat = facts.get("platform") or {}
+    system = env.system or plat.get("system") or ""
+    codes = _findings(report)
+    result = Plan(problems=[f"{c}: {f['message']}" for c, f in sorted(codes.items())])
+    variants = op.get("variants") or []
+    installed = [v["name"] for v in variants]
+    keep = choose_variant(facts)
+    imp = op.get("import") or {}
+    mismatch = numpy_mismatch(facts) if ("pip.E302" in codes or "pip.W303" in codes) else None
+    python = env.python
+
+    switch = keep is not None and (len(installed) > 1 or installed != [keep["name"]])
+    upgrade = bool(mismatch and mismatch.get("kind") == "abi" and keep)
+    if keep and (switch or upgrade):
+        result.steps.append(Step(
+            f"uninstall every OpenCV variant ({', '.join(installed)})",
+            render("pip-uninstall-variants", python=python, variants=installed),
+            destructive=True, key="pip-uninstall-variants",
+            why="the variants share one cv2 folder; removing them all first leaves no "
+                "half-overwritten files behind"))
+        if upgrade:
+            result.steps.append(Step(
+                f"install {keep['name']} 4.10.0.84 or newer (built for NumPy 2)",
+                render("pip-upgrade-opencv", python=python, variant=keep["name"]),
+                key="pip-upgrade-opencv",
+                why=f"OpenCV {mismatch['opencv']} was compiled for NumPy 1 and NumPy "
+                    f"{mismatch['numpy']} is installed; a newer OpenCV keeps your NumPy, "
+                    "which other packages may need (to keep this OpenCV instead: "
+                    f'{python} -m pip install "numpy<2")'))
+        else:
+            reason = "the only variant to keep"
+            if keep["name"].endswith("-headless") and any(
+                    not n.endswith("-headless") for n in installed):
+                reason = ("the headless variant needs no libGL/X11 and no display (server, "
+                          "container, or libGL missing)")
+            result.steps.append(Step(
+                f"install exactly one variant: {keep['name']}=={keep['version']}",
+                render("pip-install-variant", python=python, variant=keep["name"],
+                       version=keep["version"]),
+                key="pip-install-variant", why=reason))
+    if mismatch and mismatch.get("kind") == "requirement":
+        spec = mismatch.get("requirement") or ""
+        result.steps.append(Step(
+            f"install a NumPy that {mismatch['variant']} {mismatch['opencv']} supports "
+            f"(numpy{spec})",
+            render("pip-install-numpy", python=python, numpy_spec=spec),
+            key="pip-install-numpy",
+            why=f"{mismatch['variant']} {mismatch['opencv']} declares numpy{spec} and NumPy "
+                f"{mismatch['numpy']} is installed"))
+
+    if system == "Linux" and "pip.E301" in codes and not switch:
+        kind = imp.get("library_kind")
+        manager = package_manager(plat.get("distribution"))
+        if kind in ("libgl", "glib", "x11") and manager:
+            names = system_packages(manager, [kind], plat.get("distribution"))
+            if manager == "apt":
+                result.steps.append(Step("refresh the package lists (root)",
+                                         render("apt-update"), needs_admin=True,
+                                         system_wide=True, key="apt-update"))
+            result.steps.append(Step(
+                f"install {' '.join(names)} with {manager} (root): provides "
+                f"{imp.get('library')}", render(f"{manager}-install" if manager != "apk"
+                                                else "apk-add", packages=names),
+                needs_admin=True, system_wide=True, timeout=1800.0,
+                key=f"{manager}-install" if manager != "apk" else "apk-add",
+                why=f"{keep['name'] if keep else 'OpenCV'} is headless already and still "
+                    f"needs {imp.get('library')}"))
+        else:
+            result.notes.append(f"{imp.get('library')} is missing and envdoctor does not know "
+                                "this distribution's package for it; install the package "
+                                "that provides it with your package manager.")
+
+    if system == "Windows":
+        arch = "x86" if (plat.get("python_bits") == 32) else "x64"
+        win = op.get("windows") or {}
+        if "pip.E303" in codes:
+            if win.get("winget"):
+                result.steps.append(Step(
+                    "install the Visual C++ 2015-2022 runtime with winget",
+                    render("winget-vcredist", arch=arch), system_wide=True,
+                    key="winget-vcredist", timeout=1800.0,
+                    why="cv2 needs msvcp140.dll/vcruntime140.dll; the installer asks for "
+                        "administrator rights itself"))
+            else:
+                result.steps.append(Step(
+                    "download and run the Visual C++ 2015-2022 runtime installer: "
+                    + VC_REDIST_URL.format(arch=arch), None, system_wide=True,
+                    key="vcredist-download"))
+        if "pip.E304" in codes:
+            result.steps.append(Step(
+                "add the Media Feature Pack (Windows N/KN editions)",
+                render("dism-media-pack"), needs_admin=True, system_wide=True,
+                key="dism-media-pack", timeout=3600.0,
+                why="OpenCV needs Media Foundation DLLs (mfplat.dll) that N editions lack"))
+            result.notes.append(
+                "without administrator rights, the headless variant is the alternative: "
+                f"{python} -m pip uninstall -y {' '.join(installed) or 'opencv-python'} and "
+                f"{python} -m pip install opencv-python-headless")
+    if "pip.E306" in codes:
+        result.notes.append(
+            "this Python and the OpenCV wheel are built for different architectures "
+            "(32-bit vs 64-bit); envdoctor makes no automatic change: install a 64-bit Python "
+            "(python.org, 'Windows installer (64-bit)') and install OpenCV in it.")
+    return result
+
+
+FIX = Fix(
+    name="cv2-dll",
+    title="repair `import cv2` (OpenCV variants, NumPy ABI, missing libGL / DLLs)",
+    repairs="several OpenCV variants installed; OpenCV built for another NumPy; missing "
+            "libGL.so.1/libgthread (Linux); missing VC++ runtime or Media Feature Pack "
+            "(Windows)",
+    systems=("Linux", "Windows"),
+    checks=("pip.opencv",),
+    plan=plan,
+    scripts={"Linux": os.path.join(HERE, "linux.sh"),
+             "Windows": os.path.join(HERE, "windows.ps1")},
+)
