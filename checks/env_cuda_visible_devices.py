@@ -150,6 +150,8 @@ def check_cuda_visible_devices(facts: dict[str, Any]) -> Outcome:
             "debugging"))
 
     summary = f"CUDA programs will see {details['visible']}"
+    if res.mode == "unset" and seen == 0:
+        summary = "CUDA_VISIBLE_DEVICES is not set (no NVIDIA GPU was detected)"
     if gpus and res.mode != "unset":
         summary += f" (of {_plural(count, 'GPU')})"
     return outcome(summary, findings, details)

@@ -143,6 +143,18 @@ def gpu_table(gpus: Any) -> Optional[list[tuple[int, Optional[str]]]]:
     return table
 
 
+def mig_uuids(gpus: Any) -> list[str]:
+    """Normalised UUIDs of the MIG devices listed under the GPUs (may be empty)."""
+    out: list[str] = []
+    for gpu in gpus if isinstance(gpus, list) else []:
+        devices = gpu.get("mig_devices") if isinstance(gpu, dict) else None
+        for dev in devices if isinstance(devices, list) else []:
+            uuid = dev.get("uuid") if isinstance(dev, dict) else None
+            if isinstance(uuid, str) and uuid.upper().startswith("MIG-"):
+                out.append(uuid.strip().lower())
+    return out
+
+
 def _classify(text: str) -> str:
     upper = text.upper()
     if upper.startswith("GPU-"):
@@ -157,6 +169,7 @@ def resolve(raw: Optional[str], gpus: Any = None) -> Resolution:
     """What ``CUDA_VISIBLE_DEVICES=raw`` shows, given the GPUs present (``gpus`` as in
     ``facts["nvidia"]["gpus"]``, or None when unknown). Never raises."""
     table = gpu_table(gpus)
+    migs = mig_uuids(gpus)
     known = table is not None
     all_indices = [idx for idx, _ in table] if table is not None else []
     if raw is None:
@@ -184,7 +197,7 @@ def resolve(raw: Optional[str], gpus: Any = None) -> Resolution:
             entry.state = AFTER_INVALID
             entry.reason = "comes after an invalid entry"
             continue
-        problem = _check_entry(entry, table)
+        problem = _check_entry(entry, table, migs)
         if problem:
             entry.state = STOPS_HERE
             entry.reason = problem
@@ -225,7 +238,8 @@ def _dedup_key(entry: Entry) -> str:
     return entry.text.lower()
 
 
-def _check_entry(entry: Entry, table: Optional[list[tuple[int, Optional[str]]]]) -> str:
+def _check_entry(entry: Entry, table: Optional[list[tuple[int, Optional[str]]]],
+                 migs: Sequence[str] = ()) -> str:
     """Why CUDA would reject this entry ('' when it is fine); sets entry.gpu/value."""
     if entry.kind == INVALID:
         if not entry.text:
@@ -265,9 +279,15 @@ def _check_entry(entry: Entry, table: Optional[list[tuple[int, Optional[str]]]])
                     f"({', '.join(map(str, matches))}): the prefix is ambiguous")
         entry.gpu = matches[0]
         return ""
-    # MIG-<uuid>: MIG devices are not in the GPU list; accept when it has a body.
+    # MIG-<uuid>: a MIG instance, not a whole GPU (it stays in Resolution.unresolved).
     if len(entry.text) <= len("MIG-"):
         return "is an empty MIG UUID"
+    if migs:
+        matches = [u for u in migs if u.startswith(entry.text.lower())]
+        if not matches:
+            return "matches no MIG device's UUID"
+        if len(matches) > 1:
+            return "matches several MIG devices: the prefix is ambiguous"
     return ""
 
 
