@@ -84,8 +84,18 @@ def parse_assignments(text: str) -> dict[str, Any]:
             targets, value = [node.target], node.value
         else:
             continue
+        # TensorFlow writes `build_info = collections.OrderedDict([("cuda_version", ...)])`
+        # (tensorflow/tools/build_info/gen_build_info.py): read the pairs as a dict.
+        wrap = None
+        if isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
+            func = value.func
+            fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if fname in ("OrderedDict", "dict"):
+                wrap, value = dict, value.args[0]
         try:
             literal = ast.literal_eval(value)
+            if wrap is not None:
+                literal = wrap(literal)
         except (ValueError, TypeError, SyntaxError, RecursionError):
             continue
         for target in targets:
@@ -122,7 +132,7 @@ def _cuda_tag(cuda: Optional[str]) -> Optional[str]:
 
 def torch_static(dist, by_key: dict) -> dict:
     """torch's version and build from its dist-info and ``torch/version.py``."""
-    info: dict[str, Any] = {"version": dist.version, "distribution": dist.name,
+    info: dict[str, Any] = {"version": dist.version, "distribution": dist.key,
                             "build": None, "cuda": None, "hip": None, "cudnn": None,
                             "source": None}
     values = {}
@@ -174,11 +184,11 @@ def torch_static(dist, by_key: dict) -> dict:
 
 def tensorflow_static(dists: list, by_key: dict) -> dict:
     dist = dists[0]
-    info: dict[str, Any] = {"version": dist.version, "distribution": dist.name,
+    info: dict[str, Any] = {"version": dist.version, "distribution": dist.key,
                             "build": None, "cuda": None, "cudnn": None, "source": None,
                             "is_cuda_build": None, "is_rocm_build": None}
     if len(dists) > 1:
-        info["distributions"] = [{"name": d.name, "version": d.version} for d in dists]
+        info["distributions"] = [{"name": d.key, "version": d.version} for d in dists]
     text = _read(os.path.join(dist.site, "tensorflow", "python", "platform",
                               "build_info.py"))
     if text is not None:
@@ -208,7 +218,7 @@ def tensorflow_static(dists: list, by_key: dict) -> dict:
 
 
 def jax_static(dist, by_key: dict) -> dict:
-    info: dict[str, Any] = {"version": dist.version, "distribution": dist.name, "build": "cpu",
+    info: dict[str, Any] = {"version": dist.version, "distribution": dist.key, "build": "cpu",
                             "cuda": None, "plugins": [], "source": "dist-info"}
     jaxlib = by_key.get("jaxlib")
     if jaxlib:
@@ -233,10 +243,10 @@ def jax_static(dist, by_key: dict) -> dict:
 
 def cupy_static(dists: list) -> dict:
     dist = dists[0]
-    info: dict[str, Any] = {"version": dist.version, "distribution": dist.name,
+    info: dict[str, Any] = {"version": dist.version, "distribution": dist.key,
                             "build": "source", "cuda": None, "source": "dist-info"}
     if len(dists) > 1:
-        info["distributions"] = [{"name": d.name, "version": d.version} for d in dists]
+        info["distributions"] = [{"name": d.key, "version": d.version} for d in dists]
     match = re.match(r"^cupy-cuda(\d+)(x?)$", dist.key)
     if match:
         digits, wildcard = match.groups()
@@ -253,12 +263,12 @@ def onnxruntime_static(dists: list) -> dict:
     flavour = {"onnxruntime-gpu": "gpu", "ort-nightly-gpu": "gpu",
                "onnxruntime-directml": "directml", "onnxruntime-openvino": "openvino",
                "onnxruntime-silicon": "coreml", "onnxruntime-qnn": "qnn"}
-    info: dict[str, Any] = {"version": dist.version, "distribution": dist.name,
+    info: dict[str, Any] = {"version": dist.version, "distribution": dist.key,
                             "build": flavour.get(dist.key, "cpu"), "source": "dist-info"}
     if len(dists) > 1:
         # onnxruntime and onnxruntime-gpu both install the `onnxruntime` package: the
         # one installed last wins, often the CPU one (a dependency pulled it in).
-        info["distributions"] = [{"name": d.name, "version": d.version} for d in dists]
+        info["distributions"] = [{"name": d.key, "version": d.version} for d in dists]
     return info
 
 
@@ -301,13 +311,23 @@ def child_script() -> str:
                         "framework_child.py")
 
 
-def _stderr_tail(text: str) -> tuple[list[str], list[str]]:
+def _stderr_tail(text: str) -> tuple[list[str], list[str], list[str]]:
+    """The last stderr lines (the framework's last words), the lines naming a known
+    cause, and the innermost Python frames of a faulthandler dump (a crash)."""
     lines = [line.rstrip()[:400] for line in text.splitlines() if line.strip()]
+    frames: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("Fatal Python error"):
+            # faulthandler's dump (most recent call first) would push the framework's
+            # own last words out of the tail: keep its headline and top frames apart.
+            frames = [x.strip() for x in lines[i + 1:] if x.strip().startswith("File ")][:5]
+            lines = lines[:i + 1]
+            break
     keys: list[str] = []
     for line in lines:
         if _STDERR_KEYS.search(line) and line not in keys:
             keys.append(line)
-    return lines[-STDERR_TAIL_LINES:], keys[:12]
+    return lines[-STDERR_TAIL_LINES:], keys[:12], frames
 
 
 def interpret(name: str, result, timeout: float) -> dict:
@@ -331,8 +351,10 @@ def interpret(name: str, result, timeout: float) -> dict:
                 last_stage = str(doc["stage"])
             if isinstance(doc.get("result"), dict):
                 payload = doc["result"]
-    tail, keys = _stderr_tail(result.stderr)
+    tail, keys, frames = _stderr_tail(result.stderr)
     live["stderr_tail"] = tail
+    if frames:
+        live["crash_frames"] = frames
     if keys:
         live["stderr_findings"] = keys
     if result.timed_out:
