@@ -1,0 +1,148 @@
+"""cuda.cudnn: cuDNN found, for which CUDA, matching the frameworks, not shadowed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from envdoctor.registry import register
+from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
+
+CODES = {
+    "cuda.E101": "A framework was built against a cuDNN major version that is not installed.",
+    "cuda.E102": "LD_LIBRARY_PATH makes a pip-installed cuDNN load an older cuDNN of the same "
+                 "major version (pytorch#80637).",
+    "cuda.W101": "A pip cuDNN wheel is built for a CUDA major that no framework or runtime "
+                 "here uses.",
+    "cuda.W102": "A framework needs cuDNN but none was found.",
+    "cuda.I101": "Several cuDNN versions are installed.",
+}
+
+
+def _parts(version: Any) -> list[int]:
+    return [int(p) for p in re.findall(r"\d+", str(version or ""))]
+
+
+def cudnn_major(version: Any) -> Optional[int]:
+    """ "9.1.0.70" -> 9; "8" -> 8; 90100 (torch.backends.cudnn.version()) -> 9."""
+    parts = _parts(version)
+    if not parts:
+        return None
+    if len(parts) == 1 and parts[0] >= 1000:
+        return parts[0] // 10000 if parts[0] >= 10000 else parts[0] // 1000
+    return parts[0]
+
+
+def _label(entry: dict) -> str:
+    kind = entry.get("kind")
+    if kind == "pip":
+        return f"{entry.get('where')} {entry.get('package_version') or entry.get('version')}"
+    return f"cuDNN {entry.get('version')} ({kind}: {entry.get('where')})"
+
+
+@register("cuda.cudnn", title="cuDNN", tags=("cuda", "cudnn", "gpu"), needs=("cuda",),
+          codes=CODES)
+def check_cudnn(facts: dict[str, Any]) -> Outcome:
+    """Which cuDNN is installed, for which CUDA major, and does it fit the frameworks?
+
+    cuDNN comes from pip wheels (nvidia-cudnn-cu11/-cu12/-cu13: the suffix is the CUDA
+    major it is built for), cudnn_version.h next to a toolkit or in /usr/include,
+    libcudnn.so.<version> files in LD_LIBRARY_PATH and the loader cache.
+
+    Fails when a framework was built against a cuDNN major that is not installed
+    (TensorFlow 2.15 wants cuDNN 8, and fails to dlopen libcudnn.so.8 when only 9 is
+    there), and when an LD_LIBRARY_PATH entry holds an older cuDNN with the same major
+    as a pip wheel's: the loader takes LD_LIBRARY_PATH first, so the framework runs
+    with the older library (pytorch/pytorch#80637; fix: unset LD_LIBRARY_PATH or drop
+    that entry). Warns when a cuDNN wheel is built for a CUDA major nothing else uses.
+    """
+    cuda = facts.get("cuda") or {}
+    entries = [c for c in cuda.get("cudnn") or [] if isinstance(c, dict) and c.get("version")]
+    frameworks = (facts.get("frameworks") or {}).get("installed") or {}
+    wants = {name: info for name, info in sorted(frameworks.items())
+             if isinstance(info, dict) and info.get("cudnn")}
+    if not entries and not wants:
+        return skipped("no cuDNN found and no framework needs one")
+    findings: list[Finding] = []
+    majors = {cudnn_major(e["version"]) for e in entries}
+
+    for name, info in wants.items():
+        want = cudnn_major(info["cudnn"])
+        if want is None:
+            continue
+        if not entries:
+            findings.append(Finding(
+                "cuda.W102", WARNING,
+                f"{name} {info.get('version') or ''} uses cuDNN {info['cudnn']} but no cuDNN "
+                "was found on this machine".replace("  ", " "),
+                hint=f"`pip install nvidia-cudnn-cu{_cuda_major(info) or 12}` (or the "
+                     "framework's [and-cuda] extra)",
+                details={"framework": name, "cudnn": info["cudnn"]}))
+        elif want not in majors:
+            found = ", ".join(sorted({str(e['version']) for e in entries}))
+            findings.append(Finding(
+                "cuda.E101", ERROR,
+                f"{name} {info.get('version') or ''} was built against cuDNN {want}, but only "
+                f"cuDNN {found} is installed: loading libcudnn.so.{want} fails".replace(
+                    "  ", " "),
+                hint=f"install cuDNN {want} for CUDA {_cuda_major(info) or '?'} (e.g. `pip "
+                     f"install 'nvidia-cudnn-cu{_cuda_major(info) or 12}=={want}.*'`), or a "
+                     f"{name} release built for the installed cuDNN",
+                details={"framework": name, "wants": want, "installed": sorted(
+                    m for m in majors if m is not None)}))
+
+    # LD_LIBRARY_PATH shadowing a wheel's cuDNN.
+    for wheel in (e for e in entries if e.get("kind") == "pip"):
+        for other in (e for e in entries if e.get("kind") == "ld_library_path"):
+            if cudnn_major(other["version"]) != cudnn_major(wheel["version"]):
+                continue
+            if _parts(other["version"]) < _parts(wheel["version"]):
+                findings.append(Finding(
+                    "cuda.E102", ERROR,
+                    f"LD_LIBRARY_PATH entry {other['where']} holds cuDNN {other['version']}, "
+                    f"which the loader picks before the pip wheel's cuDNN {wheel['version']} "
+                    f"({wheel['where']}): frameworks run with the older library and can fail "
+                    "with CUDNN_STATUS errors or version warnings",
+                    hint=f"remove {other['where']} from LD_LIBRARY_PATH (or `unset "
+                         "LD_LIBRARY_PATH`; pip CUDA wheels do not need it)",
+                    details={"entry": other["where"], "shadowing": other["version"],
+                             "wheel": wheel["version"]}))
+
+    # Wheels for a CUDA major nothing uses.
+    used_majors = set()
+    for rt in cuda.get("runtimes") or []:
+        parts = _parts(rt.get("version"))
+        if parts:
+            used_majors.add(parts[0])
+    for info in frameworks.values():
+        if isinstance(info, dict) and _cuda_major(info):
+            used_majors.add(_cuda_major(info))
+    for wheel in (e for e in entries if e.get("kind") == "pip" and e.get("cuda_major")):
+        if used_majors and wheel["cuda_major"] not in used_majors:
+            findings.append(Finding(
+                "cuda.W101", WARNING,
+                f"{wheel['where']} is built for CUDA {wheel['cuda_major']}, but the CUDA "
+                f"here is {', '.join(str(m) for m in sorted(used_majors))}.x",
+                hint=f"install the cuDNN wheel for your CUDA (e.g. nvidia-cudnn-cu"
+                     f"{max(used_majors)}) and uninstall {wheel['where']}",
+                details={"wheel": wheel["where"], "cuda_majors": sorted(used_majors)}))
+
+    distinct = sorted({str(e["version"]) for e in entries})
+    if len(distinct) > 1:
+        findings.append(Finding(
+            "cuda.I101", INFO,
+            "several cuDNN versions are installed: " + "; ".join(_label(e) for e in entries),
+            details={"versions": distinct}))
+    summary = ("cuDNN " + ", ".join(distinct) if distinct else "no cuDNN found")
+    if entries:
+        where = entries[0]
+        summary += f" (first: {where.get('kind')} {where.get('where')}"
+        summary += f", for CUDA {where['cuda_major']})" if where.get("cuda_major") else ")"
+    if not findings:
+        return passed(summary)
+    return outcome(summary, findings)
+
+
+def _cuda_major(info: dict) -> Optional[int]:
+    parts = _parts(info.get("cuda"))
+    return parts[0] if parts else None
