@@ -69,6 +69,18 @@ def _container(ctx: ProbeContext) -> Optional[str]:
     return None
 
 
+def wsl_facts(osrelease: str, ctx: ProbeContext) -> Optional[dict]:
+    """WSL version from the kernel release: WSL 1 reports a fake "4.4.0-<build>-Microsoft"
+    kernel; WSL 2 runs a real kernel named "...-microsoft-standard[-WSL2]"."""
+    lower = osrelease.lower()
+    if "microsoft" not in lower and not ctx.environ.get("WSL_DISTRO_NAME"):
+        return None
+    wsl2 = ("wsl2" in lower or "microsoft-standard" in lower
+            or os.path.isdir(ctx.path("/usr/lib/wsl/lib")))
+    return {"version": 2 if wsl2 else 1, "distro_name": ctx.environ.get("WSL_DISTRO_NAME"),
+            "kernel": osrelease}
+
+
 def _notebook_host(env) -> Optional[str]:
     if env.get("COLAB_RELEASE_TAG") or env.get("COLAB_GPU") is not None:
         return "colab"
@@ -97,6 +109,7 @@ def probe_platform(ctx: ProbeContext) -> dict:
         "notebook_host": _notebook_host(ctx.environ),
         "windows": None,
         "macos": None,
+        "kernel": None,
     }
     if system == "Linux":
         release = parse_os_release(ctx.read_text("/etc/os-release")
@@ -108,10 +121,8 @@ def probe_platform(ctx: ProbeContext) -> dict:
         } if release else None
         facts["libc"] = _libc(ctx)
         osrelease = (ctx.read_text("/proc/sys/kernel/osrelease") or facts["release"]).strip()
-        if "microsoft" in osrelease.lower() or ctx.environ.get("WSL_DISTRO_NAME"):
-            wsl2 = "wsl2" in osrelease.lower() or os.path.isdir(ctx.path("/usr/lib/wsl/lib"))
-            facts["wsl"] = {"version": 2 if wsl2 else 1,
-                            "distro_name": ctx.environ.get("WSL_DISTRO_NAME")}
+        facts["kernel"] = osrelease
+        facts["wsl"] = wsl_facts(osrelease, ctx)
         facts["container"] = _container(ctx)
         # A 32-bit userland on a 64-bit kernel reports the kernel's machine in uname;
         # the interpreter's pointer size tells the userland.

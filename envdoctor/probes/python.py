@@ -19,11 +19,19 @@ def probe_python(ctx: ProbeContext) -> dict:
         kind = "conda"
     else:
         kind = "system"
+    import sysconfig
+
     gil_disabled = False
     if sys.version_info >= (3, 13):
-        import sysconfig
-
         gil_disabled = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    # PEP 668: a distribution's Python marked EXTERNALLY-MANAGED refuses `pip install`
+    # ("error: externally-managed-environment") outside a virtual environment.
+    try:
+        stdlib = sysconfig.get_path("stdlib")
+        externally_managed = bool(stdlib) and prefix == base and os.path.isfile(
+            os.path.join(stdlib, "EXTERNALLY-MANAGED"))
+    except (KeyError, OSError, ValueError):
+        externally_managed = False
     return {
         "version": _platform.python_version(),
         "version_info": list(sys.version_info[:3]),
@@ -37,6 +45,9 @@ def probe_python(ctx: ProbeContext) -> dict:
         "abiflags": getattr(sys, "abiflags", ""),
         "debug_build": hasattr(sys, "gettotalrefcount"),
         "free_threaded": gil_disabled,
+        "externally_managed": externally_managed,
+        "virtual_env": ctx.environ.get("VIRTUAL_ENV") or None,
+        "conda_prefix": ctx.environ.get("CONDA_PREFIX") or None,
         "compiler": _platform.python_compiler(),
     }
 
