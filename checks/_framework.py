@@ -116,7 +116,8 @@ def parse_arch(entry: Any) -> Optional[tuple[str, int, int, bool]]:
 def covering_entry(arch_list: list, cc: tuple[int, int]) -> Optional[str]:
     """The arch-list entry whose code runs on a GPU of capability ``cc`` (a cubin
     preferred over PTX), or None when nothing in the list runs there."""
-    ptx = None
+    best: Optional[tuple[int, str]] = None
+    ptx: Optional[tuple[tuple[int, int], str]] = None
     for entry in arch_list or []:
         parsed = parse_arch(entry)
         if parsed is None:
@@ -126,11 +127,15 @@ def covering_entry(arch_list: list, cc: tuple[int, int]) -> Optional[str]:
             if (major, minor) == cc and kind == "sm":
                 return str(entry)
             continue
-        if kind == "sm" and major == cc[0] and minor <= cc[1]:
-            return str(entry)
-        if kind == "compute" and (major, minor) <= cc and ptx is None:
-            ptx = str(entry)
-    return ptx
+        # The driver picks the closest cubin: sm_86 rather than sm_80 on an sm_89 GPU.
+        if kind == "sm" and major == cc[0] and minor <= cc[1] \
+                and (best is None or minor > best[0]):
+            best = (minor, str(entry))
+        if kind == "compute" and (major, minor) <= cc and (ptx is None or (major, minor) > ptx[0]):
+            ptx = ((major, minor), str(entry))
+    if best is not None:
+        return best[1]
+    return ptx[1] if ptx else None
 
 
 def sm_name(cc: tuple[int, int]) -> str:

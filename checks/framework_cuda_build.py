@@ -170,15 +170,15 @@ def check_cuda_build(facts: dict):
         entry["verdict"] = verdict.get("verdict")
         drv = fw.driver(facts)
         if verdict.get("verdict") == "insufficient":
-            why = (f"Or upgrade the NVIDIA driver to {verdict.get('required')} or newer "
-                   f"(CUDA {cuda}'s own minimum).")
+            why = (f"upgrade the NVIDIA driver to {verdict.get('required')} or newer "
+                   f"(CUDA {cuda}'s own minimum)")
             if name == "torch":
                 hint, extra = _torch_hint(facts, info, "")
-                hint = (hint.strip() + " " + why).strip()
+                hint = f"{hint.strip()}; or {why}."
             elif name == "tensorflow":
-                hint, extra = _tf_cuda_hint(facts) + ". " + why, {}
+                hint, extra = f"{_tf_cuda_hint(facts)}; or {why}.", {}
             else:
-                hint, extra = why[3:], {}
+                hint, extra = why[0].upper() + why[1:] + ".", {}
             findings.append(Finding(
                 "framework.E002", ERROR,
                 f"{label} {info.get('version')} is built for CUDA {cuda}, which needs NVIDIA "

@@ -184,6 +184,10 @@ def check_gpu_visible(facts: dict):
     On Apple Silicon it reports whether PyTorch can use MPS, and flags an x86_64
     Python running under Rosetta. With no GPU it skips, unless a framework cannot even
     be imported.
+
+    Fix: follow the hint of the first cause (the framework.cuda_build and framework.arch
+    findings name the exact build to install); for a crash on import, see cpu.avx;
+    unset CUDA_VISIBLE_DEVICES when it hides the GPUs.
     """
     installed = fw.installed(facts)
     if not installed:
@@ -246,7 +250,12 @@ def check_gpu_visible(facts: dict):
     if not any(f.level >= WARNING for f in findings):
         text = ", ".join(f"{fw.NAMES.get(n, n)} ({details['frameworks'][n].get('device_count')}"
                          " GPU)" for n in seeing)
-        return passed(f"the GPU is visible to {text}" if seeing else
-                      "no framework problem found", details, findings)
+        if seeing:
+            summary = f"the GPU is visible to {text}"
+        elif skipped_live:
+            summary = "frameworks not imported (--no-frameworks); their builds look right"
+        else:
+            summary = "no framework problem found"
+        return passed(summary, details, findings)
     worst = max(findings, key=lambda f: f.level)
     return outcome(worst.message, findings, details)
