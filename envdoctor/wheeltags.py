@@ -954,7 +954,7 @@ def _preferred_platform(target: Target) -> tuple[Optional[str], str]:
         if many:
             parts = many.split("_")
             return many, (f"any manylinux_2_N_{'_'.join(parts[3:])} wheel with N at most "
-                          f"{parts[2]} fits (manylinux2014 = 2.17)")
+                          f"{parts[2]} fits; manylinux2014 means 2.17")
         musl = next((p for p in platforms if p.startswith("musllinux_")), None)
         if musl:
             return musl, "an older musllinux_1_N wheel fits too"

@@ -334,7 +334,10 @@ def _kernels(ctx: ProbeContext) -> list[dict[str, Any]]:
     return kernels
 
 
-def _conda_pip_duplicates(prefix: str) -> Optional[dict[str, Any]]:
+def conda_pip_duplicates(prefix: str, dists: Optional[list[distributions.Dist]] = None
+                         ) -> Optional[dict[str, Any]]:
+    """Packages of the conda environment at ``prefix`` whose files pip (or uv) replaced:
+    a conda-meta record plus a dist-info whose INSTALLER is not conda."""
     meta = os.path.join(prefix, "conda-meta")
     try:
         records = os.listdir(meta)
@@ -349,7 +352,7 @@ def _conda_pip_duplicates(prefix: str) -> Optional[dict[str, Any]]:
             conda[distributions.normalize(parts[0])] = parts[1]
     both: list[dict[str, str]] = []
     prefix_norm = os.path.normcase(os.path.abspath(prefix))
-    for dist in distributions.installed():
+    for dist in dists if dists is not None else distributions.installed():
         if dist.key not in conda or not dist.path.endswith(".dist-info"):
             continue
         if not os.path.normcase(os.path.abspath(dist.site)).startswith(prefix_norm):
@@ -408,7 +411,7 @@ def probe_python_env(ctx: ProbeContext) -> dict:
         "externally_managed": os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED")),
         "pip_commands": commands,
         "jupyter_kernels": _kernels(ctx),
-        "conda": _conda_pip_duplicates(sys.prefix),
+        "conda": conda_pip_duplicates(sys.prefix),
     }
 
 

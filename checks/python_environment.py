@@ -1,0 +1,157 @@
+"""python.environment: pip, the pip on PATH, Jupyter kernels, conda + pip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envdoctor.registry import Facts, register
+from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed
+
+
+def _quote(path: str) -> str:
+    return f'"{path}"' if " " in path else path
+
+
+@register(
+    "python.environment",
+    title="pip, PATH and Jupyter agree on this Python",
+    tags=("python", "pip", "jupyter"),
+    needs=("python_env",),
+    codes={
+        "python.E101": "pip is installed for this interpreter but broken (files missing or a "
+                       "half-finished upgrade).",
+        "python.W101": "pip is not installed for this interpreter.",
+        "python.W102": "The `pip` command on PATH installs into another Python than this one.",
+        "python.W103": "The `pip` command on PATH runs a Python that no longer exists.",
+        "python.W104": "A Jupyter kernel runs a Python that no longer exists.",
+        "python.W105": "Packages installed by both conda and pip in this conda environment.",
+        "python.I101": "Jupyter kernels exist but none runs this Python: what pip installs "
+                       "here is not importable in those notebooks.",
+        "python.I102": "envdoctor runs from its own tool environment (pipx/uv), not your "
+                       "project's Python.",
+    },
+)
+def check_environment(facts: Facts) -> Outcome:
+    """Check that "pip install" and "import" happen in the same Python.
+
+    - pip missing for this interpreter (install it with `python -m ensurepip --upgrade`,
+      `conda install pip`, or `sudo apt install python3-pip`) or broken (pip/_internal
+      missing, or its files and metadata disagree after an interrupted upgrade).
+    - the `pip`/`pip3` command first on PATH installs into another interpreter than the
+      one that runs your code (read from the script's shebang): packages "install fine"
+      and then "No module named ...". Always use `python -m pip`.
+    - the pip on PATH points to a Python that was removed ("bad interpreter: No such file
+      or directory").
+    - Jupyter kernels (kernel.json in the Jupyter data folders) whose Python no longer
+      exists, or none of which is this Python: what `pip install` puts here cannot be
+      imported in those notebooks. Register this Python as a kernel with
+      `python -m ipykernel install --user --name NAME`.
+    - packages installed by both conda and pip in a conda environment: conda's record and
+      the files on disk disagree, and the next `conda install` can break them.
+    """
+    env = facts.get("python_env") or {}
+    exe = env.get("executable") or "python"
+    python = _quote(exe)
+    findings: list[Finding] = []
+    conda = env.get("conda") if isinstance(env.get("conda"), dict) else None
+
+    tool = env.get("tool_environment")
+    if tool:
+        findings.append(Finding(
+            "python.I102", INFO,
+            f"envdoctor runs from its own {tool} environment ({env.get('prefix')}), so these "
+            "checks describe that environment, not your project's Python",
+            hint="run `python -m pip install envdoctor && python -m envdoctor check` with "
+                 "your project's Python"))
+
+    pip_mod = env.get("pip_module") or {}
+    if pip_mod.get("problem"):
+        findings.append(Finding(
+            "python.E101", ERROR, f"pip is broken for {exe}: {pip_mod['problem']}",
+            hint=f"{python} -m ensurepip --upgrade" if env.get("ensurepip")
+            else f"download https://bootstrap.pypa.io/get-pip.py and run {python} get-pip.py",
+            details=dict(pip_mod)))
+    elif not pip_mod.get("module"):
+        if conda:
+            hint = "conda install pip"
+        elif env.get("ensurepip"):
+            hint = f"{python} -m ensurepip --upgrade"
+        elif env.get("externally_managed") or exe.startswith("/usr/bin/"):
+            hint = "sudo apt install python3-pip python3-venv  (Debian/Ubuntu), or create a " \
+                   f"virtual environment: {python} -m venv .venv"
+        else:
+            hint = f"download https://bootstrap.pypa.io/get-pip.py and run {python} get-pip.py"
+        findings.append(Finding("python.W101", WARNING,
+                                f"pip is not installed for {exe}", hint=hint))
+
+    for cmd in env.get("pip_commands") or []:
+        name, path, target = cmd.get("command"), cmd.get("path"), cmd.get("interpreter")
+        if cmd.get("wrapper") or not target:
+            continue
+        if not cmd.get("interpreter_exists"):
+            findings.append(Finding(
+                "python.W103", WARNING,
+                f"`{name}` on PATH ({path}) runs {target}, which no longer exists: running "
+                f"it fails with 'bad interpreter'",
+                hint=f"use `{python} -m pip` instead, and delete the stale {path}",
+                details=dict(cmd)))
+        elif cmd.get("same_as_this") is False and not tool:
+            findings.append(Finding(
+                "python.W102", WARNING,
+                f"`{name}` on PATH ({path}) installs into {target}, not into this Python "
+                f"({exe}): packages it installs are not importable here",
+                hint=f"use `{python} -m pip install ...` (or activate the environment that "
+                     "owns this Python first)",
+                details=dict(cmd)))
+
+    kernels = [k for k in env.get("jupyter_kernels") or []
+               if str(k.get("language") or "").lower() == "python"]
+    for kernel in kernels:
+        if not kernel.get("exists") and not kernel.get("relative"):
+            findings.append(Finding(
+                "python.W104", WARNING,
+                f"Jupyter kernel '{kernel.get('name')}' runs {kernel.get('argv0')}, which no "
+                "longer exists: the kernel cannot start",
+                hint=f"jupyter kernelspec remove {kernel.get('name')}  (then "
+                     f"`{python} -m ipykernel install --user --name {kernel.get('name')}` to "
+                     "point it at this Python)",
+                details={"name": kernel.get("name"), "spec": kernel.get("spec"),
+                         "python": kernel.get("argv0")}))
+    absolute = [k for k in kernels if not k.get("relative") and k.get("exists")]
+    if absolute and not any(k.get("same_as_this") for k in kernels) and not tool:
+        names = ", ".join(f"'{k.get('name')}' ({k.get('python')})" for k in absolute)
+        findings.append(Finding(
+            "python.I101", INFO,
+            f"no Jupyter kernel runs this Python ({exe}); kernels {names} run other "
+            "Pythons, so packages installed here are not importable in those notebooks",
+            hint=f"{python} -m pip install ipykernel && {python} -m ipykernel install "
+                 "--user --name my-env --display-name \"Python (my-env)\"",
+            details={"kernels": [k.get("name") for k in absolute]}))
+
+    if conda:
+        for item in conda.get("pip_and_conda") or []:
+            findings.append(Finding(
+                "python.W105", WARNING,
+                f"{item['name']} is installed by both conda ({item['conda_version']}) and "
+                f"{item['installer']} ({item['installed_version']}) in {conda.get('prefix')}: "
+                "conda's record no longer matches the files",
+                hint=f"{python} -m pip uninstall -y {item['name']} && conda install "
+                     f"--force-reinstall {item['name']}  (or remove it from conda: "
+                     f"conda remove --force {item['name']})",
+                details=dict(item)))
+
+    details: dict[str, Any] = {
+        "executable": exe,
+        "pip": pip_mod.get("module_version") or pip_mod.get("dist_version"),
+        "pip_commands": [{k: c.get(k) for k in ("command", "path", "interpreter",
+                                                 "same_as_this", "wrapper")}
+                         for c in env.get("pip_commands") or []],
+        "jupyter_kernels": [{k: c.get(k) for k in ("name", "language", "argv0", "exists",
+                                                    "same_as_this")}
+                            for c in env.get("jupyter_kernels") or []],
+    }
+    if not [f for f in findings if f.level >= WARNING]:
+        return passed(f"pip {details['pip'] or '?'} installs into this Python", details,
+                      findings)
+    return outcome(f"{len(findings)} problem(s) between pip, PATH, Jupyter and this Python",
+                   findings, details)

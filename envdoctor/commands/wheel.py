@@ -1,0 +1,108 @@
+"""``envdoctor wheel FILE_OR_NAME.whl``: can this Python install that wheel, and if not, why.
+
+Exit codes: 0 it fits, 1 it does not, 2 not a wheel file name (or an unreadable --from).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+
+
+def _target(from_file: Optional[str]) -> Any:
+    from envdoctor.wheeltags import Target, describe_interpreter
+
+    if from_file is None:
+        return Target.from_dict(describe_interpreter())
+    from envdoctor.facts import ReportError, load_report
+
+    try:
+        report = load_report(from_file)
+    except ReportError as exc:
+        raise _usage(str(exc)) from None
+    interp = ((report.get("facts") or {}).get("pip") or {}).get("interpreter")
+    if not isinstance(interp, dict):
+        raise _usage(f"{from_file} has no 'pip' facts (this Python's wheel tags); it was "
+                     "saved without the pip checks or by an older envdoctor")
+    return Target.from_dict(interp)
+
+
+def _usage(message: str) -> typer.Exit:
+    sys.stderr.write(f"envdoctor: error: {message}\n")
+    return typer.Exit(2)
+
+
+def render_text(verdict: Any) -> str:
+    lines = [verdict.filename]
+    where = verdict.target.describe()
+    if verdict.compatible:
+        lines.append(f"  installs on this Python: {where}")
+        lines.append(f"  matching tag: {verdict.matching_tag}")
+        return "\n".join(lines) + "\n"
+    count = len(verdict.reasons)
+    lines.append(f"  cannot install on this Python: {where}")
+    lines.append(f"  {count} reason{'s' if count != 1 else ''}:")
+    for reason in verdict.reasons:
+        lines.append(f"  - {reason.message}")
+        if reason.hint:
+            lines.append(f"      -> {reason.hint}")
+    if verdict.suggestion:
+        lines.append(f"  look for a {verdict.suggestion} wheel, e.g. "
+                     f"{verdict.suggested_filename}")
+        if verdict.suggestion_note:
+            lines.append(f"    ({verdict.suggestion_note})")
+    return "\n".join(lines) + "\n"
+
+
+def wheel_command(
+    wheels: Annotated[list[str], typer.Argument(
+        metavar="FILE_OR_NAME.whl",
+        help="Wheel files or just their file names (several allowed).")],
+    json_flag: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    from_file: Annotated[Optional[str], typer.Option(
+        "--from", help="Judge for the Python in a saved JSON report instead of this one.")
+    ] = None,
+) -> None:
+    """Say whether this Python can install a wheel and, if not, every reason why and which
+    file name would fit."""
+    from envdoctor.wheeltags import InvalidWheelName, explain
+
+    target = _target(from_file)
+    supported = target.supported()
+    results: list[dict[str, Any]] = []
+    texts: list[str] = []
+    worst = 0
+    for name in wheels:
+        try:
+            verdict = explain(name, target, supported)
+        except InvalidWheelName as exc:
+            worst = 2
+            results.append({"file": name, "error": str(exc)})
+            if not json_flag:
+                sys.stderr.write(f"envdoctor: error: {exc}\n")
+            continue
+        if not verdict.compatible:
+            worst = max(worst, 1)
+        results.append(verdict.to_dict())
+        texts.append(render_text(verdict))
+    if json_flag:
+        import json
+
+        document: Any = results[0] if len(results) == 1 else results
+        out = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    else:
+        out = "\n".join(texts)
+    try:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    except UnicodeEncodeError:
+        sys.stdout.buffer.write(out.encode("ascii", errors="replace"))
+    except BrokenPipeError:
+        pass
+    raise typer.Exit(worst)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("wheel")(wheel_command)
