@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import sys
 import textwrap
@@ -47,7 +46,7 @@ def add_dist(site: Path, name: str, version: str, requires: tuple[str, ...] = ()
              entry_points: str = "") -> Path:
     folder = site / dist_folder(name, version)
     folder.mkdir(parents=True, exist_ok=True)
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     meta += [f"Requires-Dist: {r}" for r in requires]
     (folder / "METADATA").write_text("\n".join(meta) + "\n\nlong description\n",
                                      encoding="utf-8")
@@ -169,7 +168,3 @@ def clean_display_env() -> dict[str, str]:
     for name in ("DISPLAY", "WAYLAND_DISPLAY"):
         env.pop(name, None)
     return env
-
-
-__all__ = ["add_dist", "add_variant", "add_numpy", "add_fake_pip", "fake_exe", "read_log",
-           "env_for", "write_cv2", "shutil"]
