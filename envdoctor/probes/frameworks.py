@@ -148,6 +148,8 @@ def torch_static(dist, by_key: dict) -> dict:
     info["hip"] = str(hip) if hip else None
     if values.get("xpu"):
         info["xpu"] = str(values["xpu"])
+    if values.get("debug"):
+        info["debug"] = True  # a debug build (collect_env's "Is debug build")
     local = local_version(version)
     if text is None:
         # No version.py: only the wheel's local version can tell the build.
