@@ -1,0 +1,223 @@
+"""The fix engine and `envdoctor fix`: list, dry run, refusal without a terminal, declining,
+a failing step, a fix that does not apply, root steps never run without root, re-check.
+
+OpenCV installs are fakes in a temporary site dir; `python -m pip` there is a fake pip
+that records its argv and edits the fake dist-infos, so the re-check sees the change.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import platform
+import sys
+from pathlib import Path
+
+import opencv_fakes as fakes
+import pytest
+from conftest import run_envdoctor
+
+from envdoctor import distributions, fixer
+
+NO_DISPLAY = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
+PIP = [sys.executable, "-m", "pip"]
+
+
+def two_variants(site: Path, behaviour: str = "libgl") -> None:
+    fakes.add_numpy(site, "1.26.4")
+    fakes.add_variant(site, "opencv-python-headless", "4.9.0.80", "ok")
+    fakes.add_variant(site, "opencv-python", "4.9.0.80", behaviour)
+    fakes.add_fake_pip(site)
+
+
+def fix_cli(site: Path, *args: str, **extra: str):
+    log = site.parent / "pip.log"
+    env = {**fakes.env_for(site, log), **NO_DISPLAY, **extra}
+    return run_envdoctor("fix", *args, env=env), fakes.read_log(log)
+
+
+def variants_left(site: Path) -> list[str]:
+    return sorted(p.name for p in site.glob("opencv*.dist-info"))
+
+
+@pytest.fixture
+def inproc(tmp_path, monkeypatch):
+    """The fake site on this process's sys.path and in the children's PYTHONPATH."""
+    site = tmp_path / "site"
+    site.mkdir()
+    log = tmp_path / "pip.log"
+    monkeypatch.syspath_prepend(str(site))
+    for key, value in {**fakes.env_for(site, log), **NO_DISPLAY}.items():
+        monkeypatch.setenv(key, value)
+    distributions.refresh()
+    yield site, log
+    distributions.refresh()
+
+
+def test_list_names_the_fix_its_systems_and_checks():
+    proc = run_envdoctor("fix", "--list")
+    assert proc.returncode == 0, proc.stderr
+    assert "cv2-dll" in proc.stdout
+    assert "Linux, Windows" in proc.stdout and "pip.opencv" in proc.stdout
+
+
+def test_unknown_fix_is_a_usage_error():
+    proc = run_envdoctor("fix", "no-such-fix")
+    assert proc.returncode == 2
+    assert "no fix named 'no-such-fix'" in proc.stderr
+
+
+def test_third_party_fix_from_entry_point(tmp_path):
+    (tmp_path / "demo_fix.py").write_text(
+        "from envdoctor.fixer import Fix, Plan\n"
+        "FIX = Fix('demo-fix', 'demo repair', 'nothing real', ('Linux',), ('pip.opencv',),\n"
+        "          lambda report, env: Plan())\n", encoding="utf-8")
+    fakes.add_dist(tmp_path, "envdoctor-demo", "1.0",
+                   entry_points="[envdoctor.fixes]\ndemo = demo_fix:FIX\n")
+    (tmp_path / "broken_fix.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+    fakes.add_dist(tmp_path, "envdoctor-broken", "1.0",
+                   entry_points="[envdoctor.fixes]\nbroken = broken_fix:FIX\n")
+    proc = run_envdoctor("fix", "--list", env=fakes.env_for(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "demo-fix" in proc.stdout and "(plugin: envdoctor_demo)" in proc.stdout
+    assert "broken" in proc.stderr and "boom" in proc.stderr
+
+
+def test_dry_run_shows_exact_commands_and_changes_nothing(tmp_path):
+    site = tmp_path / "site"
+    two_variants(site)
+    proc, calls = fix_cli(site, "cv2-dll", "--dry-run")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{sys.executable} -m pip uninstall -y opencv-python-headless opencv-python" \
+        in proc.stdout or f"{sys.executable} -m pip uninstall -y opencv-python " \
+        "opencv-python-headless" in proc.stdout
+    assert "-m pip install opencv-python-headless==4.9.0.80" in proc.stdout
+    assert "[destructive]" in proc.stdout
+    assert "Dry run: nothing was changed." in proc.stdout
+    assert calls == []
+    assert len(variants_left(site)) == 2
+
+
+def test_no_terminal_and_no_yes_refuses(tmp_path):
+    site = tmp_path / "site"
+    two_variants(site)
+    proc, calls = fix_cli(site, "cv2-dll")
+    assert proc.returncode == 5
+    assert "--yes" in proc.stdout
+    assert calls == []
+
+
+def test_yes_repairs_and_verifies(tmp_path):
+    site = tmp_path / "site"
+    two_variants(site)
+    proc, calls = fix_cli(site, "cv2-dll", "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert calls[0][:2] == ["uninstall", "-y"]
+    assert sorted(calls[0][2:]) == ["opencv-python", "opencv-python-headless"]
+    assert calls[1] == ["install", "opencv-python-headless==4.9.0.80"]
+    assert len(calls) == 2
+    assert variants_left(site) == ["opencv_python_headless-4.9.0.80.dist-info"]
+    assert "repaired and verified" in proc.stdout
+
+
+def test_failing_step_stops_with_its_output(tmp_path):
+    site = tmp_path / "site"
+    two_variants(site)
+    proc, calls = fix_cli(site, "cv2-dll", "--yes", FAKE_PIP_FAIL="uninstall")
+    assert proc.returncode == 1
+    assert "No space left on device" in proc.stdout
+    assert "Step 1 failed" in proc.stdout
+    assert [c[0] for c in calls] == ["uninstall"]   # step 2 never ran
+
+
+def test_nothing_to_repair_changes_nothing(tmp_path):
+    site = tmp_path / "site"
+    fakes.add_variant(site, "opencv-python-headless", "4.9.0.80", "ok")
+    fakes.add_numpy(site, "1.26.4")
+    fakes.add_fake_pip(site)
+    proc, calls = fix_cli(site, "cv2-dll", "--yes")
+    assert proc.returncode == 0, proc.stdout
+    assert "nothing to repair" in proc.stdout
+    assert calls == []
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n", ""])
+def test_declining_at_the_prompt_changes_nothing(inproc, answer):
+    site, log = inproc
+    two_variants(site)
+    distributions.refresh()
+    out = io.StringIO()
+    code = fixer.run_fix("cv2-dll", interactive=True, stdin=io.StringIO(answer), out=out)
+    assert code == 5
+    assert "[y/N]" in out.getvalue()
+    assert fakes.read_log(log) == []
+    assert len(variants_left(site)) == 2
+
+
+def test_yes_at_the_prompt_runs_the_plan(inproc):
+    site, log = inproc
+    two_variants(site)
+    distributions.refresh()
+    out = io.StringIO()
+    code = fixer.run_fix("cv2-dll", interactive=True, stdin=io.StringIO("y\n"), out=out)
+    assert code == 0, out.getvalue()
+    assert len(fakes.read_log(log)) == 2
+
+
+def test_fix_does_not_apply_on_macos(inproc, monkeypatch):
+    site, log = inproc
+    two_variants(site)
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    distributions.refresh()
+    out = io.StringIO()
+    code = fixer.run_fix("cv2-dll", yes=True, out=out)
+    assert code == 4
+    assert "not on Darwin" in out.getvalue()
+    assert fakes.read_log(log) == []
+
+
+def _debian_headless_glib(tmp_path: Path, site: Path, monkeypatch, version: str) -> Path:
+    sysroot = tmp_path / "root"
+    (sysroot / "etc").mkdir(parents=True)
+    (sysroot / "etc" / "os-release").write_text(
+        f'ID=debian\nVERSION_ID="{version}"\nPRETTY_NAME="Debian"\n', encoding="utf-8")
+    monkeypatch.setenv("ENVDOCTOR_SYSROOT", str(sysroot))
+    for name in ("KUBERNETES_SERVICE_HOST", "container"):
+        monkeypatch.delenv(name, raising=False)
+    fakes.add_numpy(site, "1.26.4")
+    fakes.add_variant(site, "opencv-python-headless", "4.9.0.80", "libgthread")
+    fakes.add_fake_pip(site)
+    bindir = tmp_path / "bin"
+    apt_log = tmp_path / "apt.log"
+    fakes.fake_exe(bindir, "apt-get", apt_log)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    distributions.refresh()
+    return apt_log
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux system packages")
+def test_root_steps_are_not_run_without_root(inproc, tmp_path, monkeypatch):
+    site, log = inproc
+    apt_log = _debian_headless_glib(tmp_path, site, monkeypatch, "12")
+    out = io.StringIO()
+    code = fixer.run_fix("cv2-dll", yes=True, out=out, admin=False)
+    text = out.getvalue()
+    assert code == 1
+    assert "apt-get install -y libglib2.0-0" in text
+    assert "needs root/administrator: run it yourself" in text
+    assert fakes.read_log(apt_log) == []
+    assert fakes.read_log(log) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux system packages")
+def test_root_steps_run_as_root_and_the_recheck_reports_what_remains(inproc, tmp_path,
+                                                                     monkeypatch):
+    site, log = inproc
+    apt_log = _debian_headless_glib(tmp_path, site, monkeypatch, "13")
+    out = io.StringIO()
+    code = fixer.run_fix("cv2-dll", yes=True, out=out, admin=True)
+    assert fakes.read_log(apt_log) == [["apt-get", "update"],
+                                       ["apt-get", "install", "-y", "libglib2.0-0t64"]]
+    # The fake cv2 still cannot find libgthread: the re-check must say so.
+    assert code == 1
+    assert "The problem remains" in out.getvalue()
