@@ -143,7 +143,7 @@ def probe_nvidia(ctx: ProbeContext) -> dict:
             facts["source"] = "nvidia-smi"
             for key in ("driver_version", "cuda_driver_version", "gpus"):
                 facts[key] = smi.get(key) if key != "gpus" else smi.get("gpus") or []
-    elif not smi_path:
+    elif not smi_path and not hung:
         facts["errors"].append({"source": "nvidia-smi", "code": "NOT_FOUND", "detail": None,
                                 "message": "nvidia-smi is not installed (not on PATH)"})
     if facts["gpus"]:
