@@ -43,6 +43,8 @@ _IGNORED_LEAF = re.compile(
 _IGNORED_SEGMENT = re.compile(r"^(processes|compute_processes|graphics_processes|"
                               r"clocks|clock_event_reasons|throttle_reasons)$")
 _TOP_IGNORED = {"schema_version", "envdoctor_version"}
+# nvidia.<key> facts about the driver rather than the GPUs (kernel module, NVML errors).
+_DRIVER_KEYS = {"kernel", "errors", "nvml", "nvidia_smi", "signs", "present", "source"}
 
 # Important leaves first inside a category.
 _LEAF_PRIORITY = ("driver_version", "version", "cuda", "build", "name", "compute_capability",
@@ -88,6 +90,9 @@ def category(path: str) -> str:
     if "cuda" in low or "nvcc" in low or "toolkit" in low:
         return "cuda"
     if "driver" in low or "nouveau" in low or "kernel_module" in low or "nvml" in low:
+        return "driver"
+    second = low.split(".")[1].split("[", 1)[0] if "." in low else ""
+    if top == "nvidia" and second in _DRIVER_KEYS:
         return "driver"
     if top in ("nvidia", "gpu", "gpus", "rocm", "amd", "devices") or "gpus" in low \
             or "compute_capability" in low:

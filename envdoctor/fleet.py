@@ -64,6 +64,16 @@ def _walk(folder: str, errors: list[tuple[str, str]]) -> Iterator[str]:
             yield entry.path
 
 
+def _decode(raw: bytes) -> str:
+    """UTF-8 (a UTF-8 BOM is dropped); UTF-16 with a BOM, as PowerShell 5's ``>`` writes
+    it. Anything else that is not UTF-8 raises UnicodeDecodeError."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    return raw.decode("utf-8")
+
+
 def _json_error(exc: ValueError, size: int) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text (binary or corrupted file)"
@@ -109,7 +119,7 @@ def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
         yield None, "empty file"
         return
     try:
-        data = json.loads(raw)
+        data = json.loads(_decode(raw))
     except ValueError as exc:
         if getattr(exc, "msg", "") == "Extra data":
             # Several documents in a .json file: JSON lines under another name.
@@ -136,7 +146,7 @@ def _read_lines(path: str) -> Iterator[tuple[Optional[int], Any]]:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                data = json.loads(_decode(line))
             except ValueError as exc:
                 yield number, _json_error(exc, len(line.rstrip()))
                 continue

@@ -202,3 +202,24 @@ def test_flatten_matches_gpus_by_index_not_position():
     b = {"nvidia": {"gpus": [fr.gpu(1, "NVIDIA H100 80GB HBM3", "9.0"), fr.gpu(0)]}}
     entries, _ = diffing.diff_facts(a, b, shared_only=False)
     assert entries == []
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("nvidia.driver_version", "driver"),
+    ("nvidia.kernel.module_version", "driver"),
+    ("nvidia.errors[0].code", "driver"),
+    ("nvidia.cuda_driver_version", "cuda"),
+    ("cuda.toolkits[0].version", "cuda"),
+    ("cuda.cudnn.version", "cudnn"),
+    ("packages.distributions.nvidia-cudnn-cu12", "cudnn"),
+    ("frameworks.installed.torch.cuda", "framework"),
+    ("frameworks.live.torch.arch_list", "framework"),
+    ("nvidia.gpus[0].name", "gpu"),
+    ("cpu.flags", "cpu"),
+    ("python.version", "python"),
+    ("packages.distributions.numpy", "packages"),
+    ("env.variables.CUDA_VISIBLE_DEVICES", "env"),
+    ("platform.libc.version", "platform"),
+])
+def test_categories(path, expected):
+    assert diffing.category(path) == expected

@@ -28,10 +28,9 @@ def expected_hosts(value: Optional[str]) -> list[str]:
     if os.path.isfile(value):
         with open(value, encoding="utf-8", errors="replace") as fh:
             text = fh.read()
-    names = []
-    for line in text.replace(",", " ").split():
-        if not line.startswith("#"):
-            names.append(line)
+    names: list[str] = []
+    for line in text.splitlines():
+        names.extend(line.split("#", 1)[0].replace(",", " ").split())
     return names
 
 
