@@ -586,10 +586,20 @@ def _reasons(wheel_tags: list[str], target: Target, supported: list[str]
     ok_platforms = {p for _, _, p in sup}
     reasons: list[Reason] = []
 
-    interp_ok = any(i in ok_interps for i, _, _ in triples)
+    # cp311 is a fine interpreter tag on 3.12 for abi3 wheels only: judge each wheel tag's
+    # interpreter with ABIs of its kind (stable/none, or version-specific).
+    generic = ("none", "abi3", "abi3t")
+    specific_interps = {i for i, a in ok_pairs if a not in generic}
+
+    def interp_fits(interp: str, abi: str) -> bool:
+        if abi in generic:
+            return interp in ok_interps
+        return interp in specific_interps
+
+    interp_ok = any(interp_fits(i, a) for i, a, _ in triples)
     if not interp_ok:
         reasons += _python_reasons(triples, target)
-    considered = [t for t in triples if t[0] in ok_interps] or triples
+    considered = [t for t in triples if interp_fits(t[0], t[1])] or triples
     abi_ok = any(a in ok_abis for _, a, _ in considered)
     pair_ok = any((i, a) in ok_pairs for i, a, _ in triples)
     if not abi_ok or (interp_ok and not pair_ok):
@@ -767,12 +777,27 @@ def _platform_reasons(platforms: list[str], target: Target) -> list[Reason]:
     system = target.system
     same_os = [p for p in parsed if p["os"] == system]
     if not same_os:
-        return [_os_reason(p, target) for p in parsed]
-    my_archs = _target_archs(target)
-    same_arch = [p for p in same_os if p["archs"] & my_archs]
-    if not same_arch:
-        return [_arch_reason(p, target) for p in same_os]
-    return [_version_reason(p, target) for p in same_arch]
+        found = [(p["tag"], _os_reason(p, target)) for p in parsed]
+    else:
+        my_archs = _target_archs(target)
+        same_arch = [p for p in same_os if p["archs"] & my_archs]
+        if not same_arch:
+            found = [(p["tag"], _arch_reason(p, target)) for p in same_os]
+        else:
+            found = [(p["tag"], _version_reason(p, target)) for p in same_arch]
+    # One reason per cause: manylinux_2_17_x86_64.manylinux2014_x86_64 is one platform.
+    merged: dict[tuple[str, str], tuple[list[str], Reason]] = {}
+    for tag, reason in found:
+        prefix = f"platform {tag}: "
+        body = reason.message[len(prefix):] if reason.message.startswith(prefix) \
+            else reason.message
+        key = (reason.code, body)
+        if key in merged:
+            merged[key][0].append(tag)
+        else:
+            merged[key] = ([tag], Reason(reason.kind, reason.code, body, reason.hint))
+    return [Reason(r.kind, r.code, f"platform {' / '.join(tags)}: {r.message}", r.hint)
+            for tags, r in merged.values()]
 
 
 def _target_archs(target: Target) -> set[str]:
@@ -798,23 +823,14 @@ def _os_reason(p: dict[str, Any], target: Target) -> Reason:
 
 
 def _arch_reason(p: dict[str, Any], target: Target) -> Reason:
-    tag, raw = p["tag"], (p["raw_arch"] or "")
+    tag = p["tag"]
     wheel_arch = next(iter(sorted(p["archs"])), "?")
     here = target.arch
     system = _SYSTEM_WORDS.get(target.system, target.system)
     kernel = target.kernel_arch
-    # Naming traps: Linux says aarch64, macOS and Windows say arm64.
-    if target.system == "linux" and raw == "arm64":
-        return Reason("platform", "arch-naming",
-                      f"platform {tag}: Linux wheels call 64-bit ARM 'aarch64', never "
-                      "'arm64'; pip never matches this tag on Linux (a mislabelled wheel)",
-                      "look for a manylinux_*_aarch64 wheel, or ask the publisher to fix the "
-                      "tag")
-    if target.system == "macos" and raw == "aarch64":
-        return Reason("platform", "arch-naming",
-                      f"platform {tag}: macOS wheels call Apple silicon 'arm64', never "
-                      "'aarch64'; pip never matches this tag (a mislabelled wheel)",
-                      "look for a macosx_*_arm64 or universal2 wheel")
+    naming = _naming_reason(p, target)
+    if naming is not None:
+        return naming
     if here in _32BIT_ARCHS and _WIDER.get(here) == wheel_arch:
         if kernel == wheel_arch:
             if target.system == "windows":
@@ -865,7 +881,32 @@ def _arch_reason(p: dict[str, Any], target: Target) -> Reason:
                                                     if target.system == "linux" else ""))
 
 
+def _naming_reason(p: dict[str, Any], target: Target) -> Optional[Reason]:
+    """Naming traps: Linux says aarch64/x86_64, macOS arm64, Windows amd64/arm64."""
+    tag, raw = p["tag"], (p["raw_arch"] or "")
+    if target.system == "linux" and raw == "arm64":
+        return Reason("platform", "arch-naming",
+                      f"platform {tag}: Linux wheels call 64-bit ARM 'aarch64', never "
+                      "'arm64'; pip never matches this tag on Linux (a mislabelled wheel)",
+                      "look for a manylinux_*_aarch64 wheel, or ask the publisher to fix the "
+                      "tag")
+    if target.system == "macos" and raw == "aarch64":
+        return Reason("platform", "arch-naming",
+                      f"platform {tag}: macOS wheels call Apple silicon 'arm64', never "
+                      "'aarch64'; pip never matches this tag (a mislabelled wheel)",
+                      "look for a macosx_*_arm64 or universal2 wheel")
+    if target.system == "linux" and raw in ("amd64", "x64"):
+        return Reason("platform", "arch-naming",
+                      f"platform {tag}: Linux wheels call 64-bit Intel/AMD 'x86_64', never "
+                      f"'{raw}'; pip never matches this tag (a mislabelled wheel)",
+                      "look for a manylinux_*_x86_64 wheel")
+    return None
+
+
 def _version_reason(p: dict[str, Any], target: Target) -> Reason:
+    naming = _naming_reason(p, target)
+    if naming is not None:
+        return naming
     tag, need = p["tag"], p["min_version"]
     if target.system == "linux":
         if p["libc"] == "musl" and target.libc != "musl":
