@@ -21,7 +21,6 @@ and never raises, whatever the input.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 # Entry kinds
@@ -35,16 +34,20 @@ DUPLICATE = "duplicate"              # names a GPU already listed: the whole lis
 UNCHECKED = "unchecked"              # looks valid, but the GPUs present are unknown
 
 
-@dataclass
 class Entry:
-    text: str                 # the entry as written (without surrounding spaces)
-    kind: str                 # index | uuid | mig | invalid
-    state: str = UNCHECKED
-    gpu: Optional[int] = None  # the physical index it resolved to, when known
-    reason: str = ""          # why it is invalid / hidden
-    value: Optional[int] = None  # the number read, for index entries
-    had_spaces: bool = False
-    lenient: bool = False     # a number followed by junk ("1gpu2" read as 1)
+    """One comma-separated entry. Plain class: dataclasses cost milliseconds at import."""
+
+    __slots__ = ("text", "kind", "state", "gpu", "reason", "value", "had_spaces", "lenient")
+
+    def __init__(self, text: str, kind: str, had_spaces: bool = False) -> None:
+        self.text = text              # the entry as written, without surrounding spaces
+        self.kind = kind              # index | uuid | mig | invalid
+        self.state = UNCHECKED
+        self.gpu: Optional[int] = None     # the physical index it resolved to, when known
+        self.reason = ""              # why it is invalid / hidden
+        self.value: Optional[int] = None   # the number read, for index entries
+        self.had_spaces = had_spaces
+        self.lenient = False          # a number followed by junk ("1gpu2" read as 1)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text, "kind": self.kind, "state": self.state}
@@ -55,23 +58,26 @@ class Entry:
         return out
 
 
-@dataclass
 class Resolution:
-    raw: Optional[str]
-    mode: str                      # unset | empty | list
-    entries: list[Entry] = field(default_factory=list)
-    # Physical indices of the visible GPUs, in CUDA's order, when the GPUs are known;
-    # None when every GPU is visible (unset) and the GPUs are unknown.
-    visible: Optional[list[int]] = None
-    # How many entries CUDA would accept (resolved GPUs plus unresolved entries).
-    visible_count: Optional[int] = None
-    # Accepted entries that could not be matched to a known GPU (GPUs or their UUIDs
-    # unknown, or MIG instances, which are not in the GPU list).
-    unresolved: list[str] = field(default_factory=list)
-    gpus_known: bool = False
-    first_invalid: Optional[int] = None    # position of the first invalid entry
-    duplicate: Optional[str] = None        # the entry that repeated a GPU
-    mixed_kinds: bool = False              # indices and UUIDs in one list
+    """What CUDA_VISIBLE_DEVICES resolves to."""
+
+    def __init__(self, raw: Optional[str], mode: str, *, visible: Optional[list[int]] = None,
+                 visible_count: Optional[int] = None, gpus_known: bool = False) -> None:
+        self.raw = raw
+        self.mode = mode                          # unset | empty | list
+        self.entries: list[Entry] = []
+        # Physical indices of the visible GPUs, in CUDA's order, when the GPUs are known;
+        # None when they are unknown.
+        self.visible = visible
+        # How many entries CUDA would accept (resolved GPUs plus unresolved entries).
+        self.visible_count = visible_count
+        # Accepted entries not matched to a known GPU (GPUs or their UUIDs unknown, or
+        # MIG instances, which are not whole GPUs).
+        self.unresolved: list[str] = []
+        self.gpus_known = gpus_known
+        self.first_invalid: Optional[int] = None  # position of the first invalid entry
+        self.duplicate: Optional[str] = None      # the entry that repeated a GPU
+        self.mixed_kinds = False                  # indices and UUIDs in one list
 
     @property
     def hides_everything(self) -> bool:
