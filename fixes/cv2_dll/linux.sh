@@ -237,19 +237,24 @@ plan() {
                 # envdoctor-step: apt-update
                 step root apt-get update
                 # envdoctor-step: apt-install
-                step root apt-get install -y $packages ;;
+                step root apt-get install -y $packages
+                ;;
             dnf)
                 # envdoctor-step: dnf-install
-                step root dnf install -y $packages ;;
+                step root dnf install -y $packages
+                ;;
             yum)
                 # envdoctor-step: yum-install
-                step root yum install -y $packages ;;
+                step root yum install -y $packages
+                ;;
             zypper)
                 # envdoctor-step: zypper-install
-                step root zypper --non-interactive install $packages ;;
+                step root zypper --non-interactive install $packages
+                ;;
             apk)
                 # envdoctor-step: apk-add
-                step root apk add $packages ;;
+                step root apk add $packages
+                ;;
             *)
                 echo "  $lib is missing; install the package that provides it with your package manager."
                 manual=1 ;;
