@@ -15,10 +15,10 @@ from pathlib import Path
 import opencv_fakes as fakes
 import pytest
 from conftest import REPO, facts_fixture, run_check
+from envdoctor.fixes import cv2_dll
 
 from envdoctor import distributions, doctor
 from envdoctor.fixer import PlanEnv
-from envdoctor.fixes import cv2_dll
 from envdoctor.probes.opencv import classify_import
 
 SCRIPTS = Path(cv2_dll.__file__).parent
