@@ -36,7 +36,9 @@ def report_files(paths: Iterable[str], errors: list[tuple[str, str]]) -> Iterato
     """Files named, and report files (*.json, *.jsonl, *.ndjson; not hidden) found under
     folders named, in a stable order. Paths that do not exist go to ``errors``."""
     for path in paths:
-        if os.path.isdir(path):
+        if path == "-":
+            yield path  # standard input: `kubectl logs ... | envdoctor summarize -`
+        elif os.path.isdir(path):
             yield from _walk(path, errors)
         elif os.path.exists(path):
             yield path
@@ -110,8 +112,13 @@ def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
         if path.lower().endswith(LINE_SUFFIXES):
             yield from _read_lines(path)
             return
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        if path == "-":
+            import sys
+
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read()
     except OSError as exc:
         yield None, f"cannot read: {exc.strerror or exc}"
         return
@@ -122,7 +129,10 @@ def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
         data = json.loads(_decode(raw))
     except ValueError as exc:
         if getattr(exc, "msg", "") == "Extra data":
-            # Several documents in a .json file: JSON lines under another name.
+            # Several documents in a .json file (or stdin): JSON lines under another name.
+            if path == "-":
+                yield from _parse_lines(raw.splitlines(keepends=True))
+                return
             del raw
             yield from _read_lines(path)
             return
@@ -142,23 +152,27 @@ def _read_lines(path: str) -> Iterator[tuple[Optional[int], Any]]:
         yield None, f"cannot read: {exc.strerror or exc}"
         return
     with fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(_decode(line))
-            except ValueError as exc:
-                yield number, _json_error(exc, len(line.rstrip()))
-                continue
-            try:
-                yield number, check_report(data)
-            except NotAReport as exc:
-                yield number, str(exc)
+        yield from _parse_lines(fh)
+
+
+def _parse_lines(lines: Iterable[bytes]) -> Iterator[tuple[Optional[int], Any]]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(_decode(line))
+        except ValueError as exc:
+            yield number, _json_error(exc, len(line.rstrip()))
+            continue
+        try:
+            yield number, check_report(data)
+        except NotAReport as exc:
+            yield number, str(exc)
 
 
 def label_for(path: str, line: Optional[int]) -> str:
     """The host name of a report that carries none (redacted): from its file name."""
-    name = os.path.basename(path)
+    name = "stdin" if path == "-" else os.path.basename(path)
     for suffix in REPORT_SUFFIXES:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]

@@ -182,3 +182,14 @@ def test_powershell_utf16_report_is_read(tmp_path, docs):
     (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + render_json(docs["healthy"]).encode())
     result = fleet.summarize([str(tmp_path)])
     assert set(result["hosts"]) == {"win", "bom"} and result["unreadable"] == []
+
+
+def test_reports_from_stdin_as_json_lines(docs):
+    lines = [json.dumps(dict(docs["healthy"], source={"kind": "probe", "host": "k1"})),
+             json.dumps(dict(docs["no_avx"], source={"kind": "probe", "host": "k2"})),
+             "2024-06-01T00:00:00Z pip install finished"]
+    run = run_envdoctor("summarize", "-", "--json", input="\n".join(lines) + "\n")
+    assert run.returncode == 1, run.stderr
+    result = json.loads(run.stdout)
+    assert set(result["hosts"]) == {"k1", "k2"}
+    assert [(u["host"], u["line"]) for u in result["unreadable"]] == [("stdin:3", 3)]

@@ -37,7 +37,7 @@ def expected_hosts(value: Optional[str]) -> list[str]:
 def summarize_command(
     reports: Annotated[list[str], typer.Argument(
         metavar="REPORTS...", help="Report files (JSON or JSON lines) or folders holding "
-                                   "them (*.json, *.jsonl, *.ndjson).")],
+                                   "them (*.json, *.jsonl, *.ndjson); '-' reads stdin.")],
     json_flag: Annotated[bool, typer.Option("--json", help="The summary as JSON.")] = False,
     fail_on: Annotated[FailOn, typer.Option(
         "--fail-on", help="Lowest check status that makes a host failing (exit code 1).")
