@@ -57,7 +57,7 @@ def _walk(folder: str, errors: list[tuple[str, str]]) -> Iterator[str]:
         if entry.name.startswith("."):
             continue  # hidden: includes the temporary files of an atomic write in progress
         try:
-            is_dir = entry.is_dir()
+            is_dir = entry.is_dir(follow_symlinks=False)  # no loops through links
         except OSError:
             is_dir = False
         if is_dir:

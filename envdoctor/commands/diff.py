@@ -3,7 +3,8 @@
 Exit codes: 0 no differences, 1 differences, 2 a report could not be read (usage).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer on Python 3.9 reads the Annotated
+# option declarations from live annotations only (inspect.signature without eval_str).
 
 import enum
 import sys

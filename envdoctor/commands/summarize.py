@@ -5,7 +5,8 @@ level; 2 usage error (nothing to read); 3 nothing fails but some hosts did not r
 (unreadable file, missing from --expect) or reported incomplete results.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer on Python 3.9 reads the Annotated
+# option declarations from live annotations only (inspect.signature without eval_str).
 
 import enum
 import os
