@@ -225,6 +225,10 @@ _STATUS_WEIGHT = {"fail": 0, "error": 1, "warn": 2, "pass": 3, "skip": 4, None: 
 _AREA_ORDER = ("gpu", "env", "cuda", "framework", "cpu", "pip", "python", "wheel")
 
 
+def _text_or_none(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) else None
+
+
 def _finding_key(finding: dict[str, Any]) -> tuple[str, str]:
     return (str(finding.get("code")), str(finding.get("message")))
 
@@ -232,8 +236,8 @@ def _finding_key(finding: dict[str, Any]) -> tuple[str, str]:
 def diff_checks(ca: list[dict[str, Any]], cb: list[dict[str, Any]], shared_only: bool
                 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Checks whose status or findings differ, with the findings that explain it."""
-    by_a = {c.get("id"): c for c in ca if isinstance(c, dict)}
-    by_b = {c.get("id"): c for c in cb if isinstance(c, dict)}
+    by_a = {str(c.get("id")): c for c in ca if isinstance(c, dict)}
+    by_b = {str(c.get("id")): c for c in cb if isinstance(c, dict)}
     entries: list[dict[str, Any]] = []
     not_compared: list[str] = []
     for check_id in set(by_a) | set(by_b):
@@ -241,7 +245,7 @@ def diff_checks(ca: list[dict[str, Any]], cb: list[dict[str, Any]], shared_only:
         if shared_only and (a is None or b is None):
             not_compared.append(str(check_id))
             continue
-        sa, sb = (a or {}).get("status"), (b or {}).get("status")
+        sa, sb = _text_or_none((a or {}).get("status")), _text_or_none((b or {}).get("status"))
         fa = [f for f in (a or {}).get("findings") or [] if isinstance(f, dict)]
         fb = [f for f in (b or {}).get("findings") or [] if isinstance(f, dict)]
         keys_a, keys_b = {_finding_key(f) for f in fa}, {_finding_key(f) for f in fb}

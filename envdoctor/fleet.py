@@ -242,8 +242,9 @@ class Summary:
             keys = [(check["id"], None, level, str(check.get("summary") or status), "",
                      status == "error")]
         else:
-            keys = [(check["id"], f.get("code"), f.get("level"), str(f.get("message")),
-                     str(f.get("hint") or ""), False) for f in findings]
+            keys = [(check["id"], f["code"] if isinstance(f.get("code"), str) else None,
+                     f["level"], str(f.get("message")), str(f.get("hint") or ""), False)
+                    for f in findings]
         for key in keys:
             group = self.problems.get(key[:4])
             if group is None:

@@ -223,3 +223,16 @@ def test_flatten_matches_gpus_by_index_not_position():
 ])
 def test_categories(path, expected):
     assert diffing.category(path) == expected
+
+
+def test_damaged_parts_of_a_report_do_not_crash(tmp_path):
+    good = fr.report(fr.facts())
+    odd = fr.report(fr.facts(driver="550.54.14"))
+    odd["checks"] += ["not a check", {"id": ["x"], "status": {"weird": 1}, "findings": [3]}]
+    odd["facts"]["nvidia"]["gpus"].append("a string among GPUs")
+    odd["facts"]["cpu"]["flags"] = "avx avx2"
+    a, b = save(tmp_path, "a.json", good), tmp_path / "b.json"
+    b.write_text(json.dumps(odd), encoding="utf-8")
+    for fmt in ("text", "json", "markdown"):
+        run = run_envdoctor("diff", a, str(b), "--format", fmt)
+        assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr

@@ -193,3 +193,13 @@ def test_reports_from_stdin_as_json_lines(docs):
     result = json.loads(run.stdout)
     assert set(result["hosts"]) == {"k1", "k2"}
     assert [(u["host"], u["line"]) for u in result["unreadable"]] == [("stdin:3", 3)]
+
+
+def test_odd_findings_inside_a_valid_report_do_not_crash(tmp_path, docs):
+    odd = json.loads(json.dumps(docs["no_avx"]))
+    avx = next(c for c in odd["checks"] if c["id"] == "cpu.avx")
+    avx["findings"] += ["text", {"code": {"x": 1}, "level": "error", "message": ["m"]}]
+    (tmp_path / "odd.json").write_text(json.dumps(odd), encoding="utf-8")
+    run = run_envdoctor("summarize", str(tmp_path))
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert "cpu.E001" in run.stdout
