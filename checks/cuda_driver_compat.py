@@ -22,6 +22,9 @@ CODES = {
 }
 
 DRIVER_DOWNLOAD = "https://www.nvidia.com/Download/index.aspx"
+# PyTorch wheel indexes (compat-facts.md section 3), newest first.
+TORCH_CUDA_TAGS = ("cu132", "cu130", "cu129", "cu128", "cu126", "cu124", "cu121", "cu118",
+                   "cu117")
 
 
 def runtimes(facts: dict[str, Any]) -> list[dict]:
@@ -59,10 +62,14 @@ def label(rt: dict) -> str:
 def _older_build_hint(newest: Optional[str], rt: dict) -> str:
     if not newest:
         return "install a build for an older CUDA"
-    tag = "cu" + newest.replace(".", "")
     if rt.get("kind") == "framework" and (rt.get("where") or "").startswith("torch"):
-        return (f"install a build for CUDA {newest} or older, e.g. `pip install torch "
-                f"--index-url https://download.pytorch.org/whl/{tag}`")
+        from envdoctor.cudacompat import cuda_major_minor
+
+        limit = cuda_major_minor(newest) or (0, 0)
+        tags = [t for t in TORCH_CUDA_TAGS if (cuda_major_minor(t) or (99, 0)) <= limit]
+        if tags:
+            return (f"install a build for CUDA {newest} or older, e.g. `pip install torch "
+                    f"--index-url https://download.pytorch.org/whl/{tags[0]}`")
     return f"install a build for CUDA {newest} or older"
 
 

@@ -35,7 +35,7 @@ def codes(result):
 
 
 def test_framework_build_too_new_for_the_driver_fails_with_the_users_words():
-    result = compat(nv=nvidia("470.82.01", "11.4"),
+    result = compat(nv=nvidia("520.61.05", "11.8"),
                     frameworks={"torch": {"version": "2.5.1+cu124", "build": "cu124",
                                           "cuda": "12.4"}})
     assert result.status.value == "fail" and codes(result) == ["cuda.E001"]
@@ -43,7 +43,10 @@ def test_framework_build_too_new_for_the_driver_fails_with_the_users_words():
     assert "CUDA driver version is insufficient for CUDA runtime version" in finding.message
     assert "525.60.13" in finding.message
     assert "550.54.14" in finding.hint  # update the driver...
-    assert "whl/cu114" in finding.hint  # ...or a build this driver runs
+    assert "whl/cu118" in finding.hint  # ...or a build this driver runs
+    old = compat(nv=nvidia("470.82.01", "11.4"), frameworks={"torch": {
+        "version": "2.5.1+cu124", "build": "cu124", "cuda": "12.4"}})
+    assert "CUDA 11.4 or older" in old.findings[0].hint and "whl/" not in old.findings[0].hint
 
 
 def test_minor_version_compat_is_a_warning():

@@ -156,8 +156,10 @@ def kernel_facts(ctx: ProbeContext) -> dict[str, Any]:
         "pci_devices": pci_devices(ctx),
         "dev_nodes": dev_nodes(ctx),
         "wsl": wsl_facts(ctx),
-        "userspace": userspace_versions(ctx),
+        "userspace": None,
     }
+    if any_sign(facts):  # listing the library directories costs; only when worth it
+        facts["userspace"] = userspace_versions(ctx)
     if facts["module_version"] is None:
         sys_version = _read(ctx, "/sys/module/nvidia/version")
         if sys_version:
