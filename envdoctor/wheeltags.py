@@ -297,6 +297,10 @@ class Target:
             except (TypeError, ValueError):
                 return None
 
+        try:
+            bits = int(data.get("bits") or 64)
+        except (TypeError, ValueError):
+            bits = 64
         table = data.get("tags") if isinstance(data.get("tags"), dict) else None
         return cls(
             python_version=version(data.get("python_version")) or (3, 12),
@@ -304,15 +308,15 @@ class Target:
             abiflags=str(data.get("abiflags") or ""),
             system=str(data.get("system") or "linux"),
             machine=str(data.get("machine") or "x86_64"),
-            bits=int(data.get("bits") or 64),
-            os_machine=data.get("os_machine"),
-            libc=data.get("libc"),
+            bits=bits,
+            os_machine=str(data["os_machine"]) if data.get("os_machine") else None,
+            libc=str(data["libc"]) if data.get("libc") else None,
             libc_version=version(data.get("libc_version")),
             macos_version=version(data.get("macos_version")),
             abis=[str(a) for a in data.get("abis") or []],
             tag_table=table,
-            python_full=data.get("python_full"),
-            executable=data.get("executable"),
+            python_full=str(data["python_full"]) if data.get("python_full") else None,
+            executable=str(data["executable"]) if data.get("executable") else None,
         )
 
 

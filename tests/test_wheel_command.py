@@ -59,3 +59,15 @@ def test_from_report_judges_for_the_other_machine(tmp_path):
     empty.write_text(json.dumps(report_with_facts(facts_fixture())), encoding="utf-8")
     old = run_envdoctor("wheel", "--from", str(empty), "x-1.0-py3-none-any.whl")
     assert old.returncode == 2 and "no 'pip' facts" in old.stderr
+
+
+def test_odd_arguments_never_traceback():
+    done = run_envdoctor("wheel", "--json", "", "ünïcødé-1.0-py3-none-any.whl",
+                         "C:\\Users\\me\\Downloads\\torch-2.3.0-cp311-cp311-win_amd64.whl",
+                         "a-b-c-d-e-f-g.whl")
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2  # at least one is not a wheel name
+    results = json.loads(done.stdout)
+    assert len(results) == 4
+    assert results[0]["error"] and results[3]["error"]
+    assert results[2]["name"] == "torch"  # a Windows path works on any system

@@ -223,3 +223,23 @@ def test_structured_names_always_explained(interp, abi, plat, target):
 def test_parse_platform_never_raises(tag):
     info = parse_platform(tag)
     assert "os" in info
+
+
+_JUNK = st.one_of(st.none(), st.integers(), st.text(max_size=10),
+                  st.lists(st.integers(min_value=-5, max_value=40), max_size=3))
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.fixed_dictionaries({}, optional={
+    "implementation": _JUNK, "python_version": _JUNK, "abiflags": _JUNK, "system": _JUNK,
+    "machine": _JUNK, "bits": _JUNK, "os_machine": _JUNK, "libc": _JUNK,
+    "libc_version": _JUNK, "macos_version": _JUNK, "abis": st.lists(st.text(max_size=8)),
+    "tags": st.one_of(st.none(), st.fixed_dictionaries({
+        "platforms": st.lists(st.text(alphabet="abc_123", max_size=8), max_size=3),
+        "pairs": st.lists(st.sampled_from(["cp311-cp311", "py3-none"]), max_size=2)}))}))
+def test_garbage_interpreter_facts_still_explain(data):
+    """A saved report edited by hand or from another version: explained, never a crash."""
+    target = Target.from_dict(data)
+    verdict = explain("numpy-1.26.4-cp311-cp311-win_amd64.whl", target)
+    assert verdict.compatible or verdict.reasons
+    assert target.describe()

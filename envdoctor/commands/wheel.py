@@ -3,7 +3,8 @@
 Exit codes: 0 it fits, 1 it does not, 2 not a wheel file name (or an unreadable --from).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer on Python 3.9 reads the Annotated
+# option declarations from live annotations only (inspect.signature without eval_str).
 
 import sys
 from typing import Annotated, Any, Optional
