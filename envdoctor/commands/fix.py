@@ -1,6 +1,9 @@
-"""`envdoctor fix`: list the fixes, or plan, confirm, apply and verify one (docs/fixes.md)."""
+"""`envdoctor fix`: list the fixes, or plan, confirm, apply and verify one (docs/fixes.md).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Typer reads the ``Annotated`` option
+declarations at runtime, and older Typer releases cannot resolve string annotations of
+a function defined inside ``register``.
+"""
 
 import sys
 from typing import Annotated, Optional
