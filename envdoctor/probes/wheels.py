@@ -64,6 +64,7 @@ def requires_from_headers(text: str) -> list[str]:
 
 
 _SECTION = re.compile(r"^\[(.*)\]$")
+_ONLY_EXTRA = re.compile(r""";\s*extra\s*==\s*(['"])[^'"]*\1\s*$""")
 
 
 def requires_from_egg(text: str) -> list[str]:
@@ -126,6 +127,9 @@ def distribution_facts(dists: Iterable[distributions.Dist]) -> tuple[list[str], 
                 requires = requires_from_egg(dist.read_text("requires.txt") or "")
             else:  # a single PKG-INFO style .egg-info file
                 requires = []
+        # Requirements that apply only with an extra never count (pip check passes no
+        # extras): leave them out of the report.
+        requires = [r for r in requires if not _ONLY_EXTRA.search(r)]
         if requires:
             entry["requires"] = requires
         out.append(entry)
