@@ -41,7 +41,9 @@ class Check:
 
     @property
     def doc(self) -> str:
-        return (self.func.__doc__ or "").strip()
+        import inspect  # already loaded by typer; cleandoc strips the docstring's indent
+
+        return inspect.cleandoc(self.func.__doc__ or "")
 
     @property
     def area(self) -> str:

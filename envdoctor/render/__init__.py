@@ -70,9 +70,19 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         cuda = nvidia.get("cuda_driver_version")
         rows.append(("NVIDIA driver", f"{nvidia['driver_version']}"
                      + (f" (CUDA {cuda})" if cuda else "")))
+    cuda = facts.get("cuda") or {}
+    runtimes = [f"{r.get('version') or '?'} {r.get('kind')} ({r.get('where')})"
+                for r in cuda.get("runtimes") or [] if isinstance(r, dict)]
+    if runtimes:
+        rows.append(("CUDA runtimes", "; ".join(runtimes)))
+    cudnn = [f"{c.get('version') or '?'} {c.get('kind')} ({c.get('where')})"
+             for c in cuda.get("cudnn") or [] if isinstance(c, dict)]
+    if cudnn:
+        rows.append(("cuDNN", "; ".join(cudnn)))
     frameworks = facts.get("frameworks") or {}
     for name, info in sorted((frameworks.get("installed") or {}).items()):
         if isinstance(info, dict) and info.get("version"):
-            build = info.get("build") or ""
-            rows.append((name, f"{info['version']} {build}".strip()))
+            build = info.get("build")
+            label = "CPU-only build" if build == "cpu" else (f"{build} build" if build else "")
+            rows.append((name, f"{info['version']} ({label})" if label else info["version"]))
     return rows
