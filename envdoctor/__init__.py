@@ -38,6 +38,7 @@ def _map_source_checkout() -> None:
                 continue
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
+            globals()[sub] = module
             spec.loader.exec_module(module)
 
 

@@ -36,15 +36,21 @@ def selected_checks(opts: Options) -> list[registry.Check]:
 
 def unknown_selectors(opts: Options) -> list[str]:
     """--only/--skip words that match no check id, area or tag (a usage error)."""
+    if not opts.only and not opts.skip:
+        return []
     known: set[str] = set()
     for check in registry.all_checks():
         known.update({check.id, check.area, *check.tags})
     return [key for key in [*opts.only, *opts.skip] if key not in known]
 
 
+def _context(opts: Options) -> ProbeContext:
+    return ProbeContext(timeout=opts.timeout, sysroot=os.environ.get("ENVDOCTOR_SYSROOT", ""),
+                        options={"no_frameworks": opts.no_frameworks})
+
+
 def gather(opts: Options, checks: list[registry.Check]) -> Facts:
-    ctx = ProbeContext(timeout=opts.timeout, sysroot=os.environ.get("ENVDOCTOR_SYSROOT", ""),
-                       options={"no_frameworks": opts.no_frameworks})
+    """Probe what ``checks`` need (everything for a full run)."""
     available = all_probes()
     # A full run records every probe's facts, so a saved report can be re-checked later
     # (--from) by checks this run did not need; --only/--skip probe only what they need.
@@ -52,11 +58,18 @@ def gather(opts: Options, checks: list[registry.Check]) -> Facts:
         probes = runner.needed_probes(checks, available)
     else:
         probes = [available[name] for name in sorted(available)]
-    return runner.collect_facts(probes, ctx)
+    return runner.collect_facts(probes, _context(opts))
 
 
 def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
     start = time.monotonic()
+    pending = None
+    if opts.from_report is None and not opts.only and not opts.skip:
+        # A full run needs every probe: start them before loading the checks, so that
+        # process starts and file reads overlap with importing the check modules.
+        available = all_probes()
+        pending = runner.start_probes([available[n] for n in sorted(available)],
+                                      _context(opts))
     checks = selected_checks(opts)
     if opts.from_report is not None:
         facts = opts.from_report["facts"]
@@ -64,7 +77,7 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
                   "generated_at": opts.from_report.get("generated_at"),
                   "envdoctor_version": opts.from_report.get("envdoctor_version")}
     else:
-        facts = gather(opts, checks)
+        facts = pending.wait() if pending is not None else gather(opts, checks)
         source = {"kind": "probe"}
     results = runner.run_checks(checks, facts)
     return build_report(facts, results, fail_on=opts.fail_on, redact=opts.redact,

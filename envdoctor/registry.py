@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -98,14 +99,20 @@ def _load_plugins() -> None:
                                    "error": f"{type(exc).__name__}: {exc}"})
 
 
+_load_lock = threading.Lock()
+
+
 def load(plugins: bool = True) -> None:
+    """Import the built-in checks and the plugins, once (thread-safe: a probe may ask
+    for the registry while the main thread is loading it)."""
     global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    _load_builtin()
-    if plugins:
-        _load_plugins()
+    with _load_lock:
+        if _loaded:
+            return
+        _load_builtin()
+        if plugins:
+            _load_plugins()
+        _loaded = True
 
 
 def all_checks() -> list[Check]:

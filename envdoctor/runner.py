@@ -21,16 +21,27 @@ from envdoctor.result import CheckResult, Status
 PROBE_GRACE_S = 1.0
 
 
-def collect_facts(probes: Iterable[Probe], ctx: ProbeContext) -> Facts:
-    facts = new_facts()
-    records: dict[str, dict] = facts["probes"]
-    slots: dict[str, dict] = {}
-    threads: list[tuple[Probe, threading.Thread, float]] = []
+class PendingFacts:
+    """Probes started in the background; :meth:`wait` gathers what they found."""
 
-    def work(probe: Probe, slot: dict) -> None:
+    def __init__(self, probes: Iterable[Probe], ctx: ProbeContext) -> None:
+        self.ctx = ctx
+        self.slots: dict[str, dict] = {}
+        self.threads: list[tuple[Probe, threading.Thread, float]] = []
+        for probe in probes:
+            slot: dict = {}
+            self.slots[probe.name] = slot
+            thread = threading.Thread(target=self._work, args=(probe, slot),
+                                      name=f"probe-{probe.name}", daemon=True)
+            deadline = probe.deadline if probe.deadline is not None else \
+                ctx.timeout + PROBE_GRACE_S
+            thread.start()
+            self.threads.append((probe, thread, time.monotonic() + deadline))
+
+    def _work(self, probe: Probe, slot: dict) -> None:
         start = time.monotonic()
         try:
-            slot["value"] = probe.func(ctx)
+            slot["value"] = probe.func(self.ctx)
             slot["status"] = "ok"
         except Exception as exc:
             slot["status"] = "error"
@@ -38,30 +49,34 @@ def collect_facts(probes: Iterable[Probe], ctx: ProbeContext) -> Facts:
             slot["traceback"] = traceback.format_exc(limit=4)
         slot["duration_ms"] = round((time.monotonic() - start) * 1000, 2)
 
-    for probe in probes:
-        slot: dict = {}
-        slots[probe.name] = slot
-        thread = threading.Thread(target=work, args=(probe, slot),
-                                  name=f"probe-{probe.name}", daemon=True)
-        deadline = probe.deadline if probe.deadline is not None else ctx.timeout + PROBE_GRACE_S
-        thread.start()
-        threads.append((probe, thread, time.monotonic() + deadline))
+    def wait(self) -> Facts:
+        facts = new_facts()
+        records: dict[str, dict] = facts["probes"]
+        for probe, thread, until in self.threads:
+            thread.join(max(0.0, until - time.monotonic()))
+            slot = self.slots[probe.name]
+            if thread.is_alive() or "status" not in slot:
+                deadline = probe.deadline if probe.deadline is not None else self.ctx.timeout
+                records[probe.name] = {"status": "timeout", "timeout_s": round(deadline, 2),
+                                       "error": f"no answer within {deadline:g} s"}
+                facts[probe.name] = None
+                continue
+            record = {"status": slot["status"], "duration_ms": slot["duration_ms"]}
+            if slot["status"] == "error":
+                record["error"] = slot["error"]
+            records[probe.name] = record
+            facts[probe.name] = slot.get("value")
+        return facts
 
-    for probe, thread, until in threads:
-        thread.join(max(0.0, until - time.monotonic()))
-        slot = slots[probe.name]
-        if thread.is_alive() or "status" not in slot:
-            deadline = probe.deadline if probe.deadline is not None else ctx.timeout
-            records[probe.name] = {"status": "timeout", "timeout_s": round(deadline, 2),
-                                   "error": f"no answer within {deadline:g} s"}
-            facts[probe.name] = None
-            continue
-        record = {"status": slot["status"], "duration_ms": slot["duration_ms"]}
-        if slot["status"] == "error":
-            record["error"] = slot["error"]
-        records[probe.name] = record
-        facts[probe.name] = slot.get("value")
-    return facts
+
+def start_probes(probes: Iterable[Probe], ctx: ProbeContext) -> PendingFacts:
+    """Start every probe in its own daemon thread and return at once."""
+    return PendingFacts(probes, ctx)
+
+
+def collect_facts(probes: Iterable[Probe], ctx: ProbeContext) -> Facts:
+    """Run probes concurrently, each within its deadline, and return the facts."""
+    return start_probes(probes, ctx).wait()
 
 
 def run_check(check: Check, facts: Facts) -> CheckResult:

@@ -279,10 +279,20 @@ def parse_nvcc(text: str) -> Optional[str]:
     return m.group(1) if m else None
 
 
-def nvcc_facts(ctx: ProbeContext) -> Optional[dict]:
+def nvcc_facts(ctx: ProbeContext, known: Optional[list[dict]] = None) -> Optional[dict]:
+    """nvcc on PATH and its version. When it lives inside a toolkit whose version is
+    already read from its files, that version is used and nvcc is not run (a process
+    start costs more than the rest of the probe)."""
     path = shutil.which("nvcc", path=ctx.environ.get("PATH"))
     if not path:
         return None
+    root = os.path.dirname(os.path.dirname(os.path.realpath(path)))
+    for toolkit in known or []:
+        if toolkit.get("exists") and toolkit.get("version") and os.path.realpath(
+                ctx.path(toolkit["where"])) == root:
+            return {"path": path, "version": toolkit["version"],
+                    "full_version": toolkit.get("full_version"), "error": None,
+                    "run": None, "version_from": toolkit.get("version_source")}
     from envdoctor import proc
 
     result = proc.run([path, "--version"], timeout=ctx.timeout, env=dict(ctx.environ))
@@ -306,7 +316,38 @@ def parse_ldconfig(text: str) -> list[dict]:
     return entries
 
 
+_LD_CACHE_PATH = re.compile(rb"(/[^\x00]*/(lib(cudart|cudnn|cuda|nvidia-ml)\.so[.\d]*))\x00")
+
+
+def parse_ld_cache(data: bytes) -> list[dict]:
+    """CUDA libraries in the loader cache file (/etc/ld.so.cache), read directly.
+
+    The cache's string table holds every cached library's full path, NUL-terminated,
+    in both the old (``ld.so-1.7.0``) and new (``glibc-ld.so.cache1.1``) formats; that is
+    all this needs, and reading it costs far less than starting ``ldconfig -p``.
+    """
+    entries: list[dict] = []
+    seen: set[str] = set()
+    for m in _LD_CACHE_PATH.finditer(data):
+        path = m.group(1).decode("utf-8", errors="replace")
+        if path in seen:
+            continue
+        seen.add(path)
+        entries.append({"name": m.group(2).decode(), "lib": m.group(3).decode(),
+                        "arch": None, "path": path})
+    return entries
+
+
 def ldconfig_facts(ctx: ProbeContext) -> Optional[dict]:
+    try:
+        with open(ctx.path("/etc/ld.so.cache"), "rb") as fh:
+            data = fh.read(64 * 1024 * 1024)
+        if data.startswith((b"ld.so-1.7.0", b"glibc-ld.so.cache")):
+            return {"entries": parse_ld_cache(data), "error": None, "source": "/etc/ld.so.cache"}
+    except OSError:
+        pass
+    if ctx.sysroot:  # a fake tree without a cache: do not ask the real machine's ldconfig
+        return None
     exe = None
     for candidate in ("/sbin/ldconfig", "/usr/sbin/ldconfig"):
         if os.path.exists(candidate):
@@ -319,8 +360,8 @@ def ldconfig_facts(ctx: ProbeContext) -> Optional[dict]:
 
     result = proc.run([exe, "-p"], timeout=ctx.timeout)
     if not result.ok:
-        return {"entries": [], "error": result.describe()}
-    return {"entries": parse_ldconfig(result.stdout), "error": None}
+        return {"entries": [], "error": result.describe(), "source": "ldconfig -p"}
+    return {"entries": parse_ldconfig(result.stdout), "error": None, "source": "ldconfig -p"}
 
 
 def ld_library_path(ctx: ProbeContext) -> list[dict]:
@@ -407,7 +448,7 @@ def probe_cuda(ctx: ProbeContext) -> dict:
     pip_runtimes, pip_cudnn, pip_others = pip_facts()
     tk, tk_cudnn = toolkits(ctx)
     lpath = ld_library_path(ctx)
-    nvcc = nvcc_facts(ctx)
+    nvcc = nvcc_facts(ctx, tk)
     sign = _nvidia_sign(ctx, system)
     facts: dict[str, Any] = {"runtimes": [], "cudnn": [], "libcuda": None,
                              "ld_library_path": lpath, "nvcc": nvcc, "ldconfig": None,

@@ -19,19 +19,13 @@ def probe_python(ctx: ProbeContext) -> dict:
         kind = "conda"
     else:
         kind = "system"
-    import sysconfig
-
-    gil_disabled = False
-    if sys.version_info >= (3, 13):
-        gil_disabled = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    # Free-threaded builds carry "t" in their ABI flags (PEP 703); no sysconfig import.
+    gil_disabled = "t" in getattr(sys, "abiflags", "")
     # PEP 668: a distribution's Python marked EXTERNALLY-MANAGED refuses `pip install`
-    # ("error: externally-managed-environment") outside a virtual environment.
-    try:
-        stdlib = sysconfig.get_path("stdlib")
-        externally_managed = bool(stdlib) and prefix == base and os.path.isfile(
-            os.path.join(stdlib, "EXTERNALLY-MANAGED"))
-    except (KeyError, OSError, ValueError):
-        externally_managed = False
+    # ("error: externally-managed-environment") outside a virtual environment. The marker
+    # sits in the standard library folder, the one os.py lives in.
+    externally_managed = prefix == base and os.path.isfile(
+        os.path.join(os.path.dirname(os.__file__), "EXTERNALLY-MANAGED"))
     return {
         "version": _platform.python_version(),
         "version_info": list(sys.version_info[:3]),
