@@ -47,9 +47,10 @@ def compile_bytecode() -> None:
     """
     import compileall
 
-    import envdoctor
     import envdoctor.checks
     import envdoctor.fixes
+
+    import envdoctor
 
     for package in (envdoctor, envdoctor.checks, envdoctor.fixes):
         for folder in package.__path__:

@@ -74,6 +74,37 @@ def find_problems(facts: Facts) -> tuple[dict, dict, list]:
     return missing, conflicts, unparsable
 
 
+def _problems_memoized(facts: Facts) -> tuple[dict, dict, list] | None:
+    """``find_problems``' answer when it has to be computed; ``({}, {}, [])`` when an
+    earlier run already found these exact inputs clean.
+
+    Parsing requirements imports packaging's parser (~10 ms). The memo key holds every
+    input of the answer (each distribution's name, version and requirement strings, the
+    marker environment, the packaging release), so any change is a fresh computation.
+    """
+    from envdoctor import distributions
+    from envdoctor.cache import memoize
+
+    pip = facts.get("pip") or {}
+    packaging_dist = distributions.by_key().get("packaging")
+    inputs = {
+        "env": pip.get("marker_environment"),
+        "dists": [[d.get("name"), d.get("version"), d.get("requires")]
+                  for d in pip.get("distributions") or []],
+        "packaging": packaging_dist.version if packaging_dist else None,
+    }
+    computed: list = []
+
+    def compute() -> bool:
+        computed.append(find_problems(facts))
+        return not any(computed[0])
+
+    clean = memoize("requirements-clean", inputs, compute)
+    if computed:
+        return computed[0]
+    return ({}, {}, []) if clean else None
+
+
 def _install_spec(name: str, reqs: list) -> str:
     from packaging.specifiers import SpecifierSet
 
@@ -121,7 +152,8 @@ def check_requirements(facts: Facts) -> Outcome:
     dists = pip.get("distributions") or []
     if not dists:
         return skipped("no installed distributions were found")
-    missing, conflicts, unparsable = find_problems(facts)
+    problems = _problems_memoized(facts)
+    missing, conflicts, unparsable = problems if problems is not None else find_problems(facts)
     python = python_command(facts)
     installed = {_norm(str(d.get("name") or "")): d for d in dists}
     findings: list[Finding] = []

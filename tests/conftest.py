@@ -6,12 +6,17 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Tests never read or write the user's envdoctor cache: one fresh folder per session
+# (child processes inherit it).
+os.environ["ENVDOCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="envdoctor-test-cache-")
 CORPUS = REPO.parent / "shared" / "corpus"
 SCHEMA = REPO / "envdoctor" / "schema" / "report.schema.json"
 

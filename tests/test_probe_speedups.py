@@ -53,7 +53,8 @@ def test_nvcc_is_not_run_when_its_toolkit_version_is_known(tmp_path, monkeypatch
     (root / "bin").mkdir(parents=True)
     nvcc = root / "bin" / "nvcc"
     marker = tmp_path / "ran"
-    nvcc.write_text(f"#!/bin/sh\n: > {marker}\necho 'Cuda compilation tools, release 12.4, V12.4.131'\n")
+    nvcc.write_text(f"#!/bin/sh\n: > {marker}\n"
+                    "echo 'Cuda compilation tools, release 12.4, V12.4.131'\n")
     nvcc.chmod(0o755)
     ctx = ProbeContext(environ={"PATH": str(root / "bin")})
     known = [{"exists": True, "version": "12.4", "full_version": "12.4.1", "where": str(root),

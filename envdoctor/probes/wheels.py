@@ -161,12 +161,52 @@ def marker_environment() -> dict[str, str]:
     }
 
 
+def _interpreter_identity() -> dict[str, Any]:
+    """Everything this interpreter's wheel tags depend on (the memo key for them)."""
+    import platform as _platform
+
+    exe = sys.executable or ""
+    try:
+        real = os.path.realpath(exe)
+        stat = os.stat(real)
+        exe_id = [real, stat.st_mtime_ns, stat.st_size]
+    except OSError:
+        exe_id = [exe]
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError, AttributeError):
+        libc = None
+    packaging_dist = distributions.by_key().get("packaging")
+    return {
+        "executable": exe, "exe_id": exe_id, "version": sys.version,
+        "abiflags": getattr(sys, "abiflags", ""), "libc": libc,
+        "uname": list(os.uname()) if hasattr(os, "uname") else _platform.platform(),
+        "mac": _platform.mac_ver()[0] if sys.platform == "darwin" else None,
+        "arch_env": [os.environ.get("PROCESSOR_ARCHITECTURE"),
+                     os.environ.get("PROCESSOR_ARCHITEW6432")],
+        "packaging": [packaging_dist.version, packaging_dist.path] if packaging_dist else None,
+    }
+
+
+def interpreter_description() -> dict[str, Any]:
+    """:func:`envdoctor.wheeltags.describe_interpreter`, memoized on disk: computing the
+    tag list imports packaging.tags, sysconfig and logging (~10 ms), and the answer
+    changes only when the interpreter, libc or packaging does."""
+    from envdoctor.cache import memoize
+
+    def compute() -> dict[str, Any]:
+        from envdoctor.wheeltags import describe_interpreter
+
+        return describe_interpreter()
+
+    return memoize("interpreter-tags", _interpreter_identity(), compute)
+
+
 def probe_pip(ctx: ProbeContext) -> dict:
-    from envdoctor.wheeltags import describe_interpreter
 
     sites, dists = distribution_facts(distributions.installed())
     return {
-        "interpreter": describe_interpreter(),
+        "interpreter": interpreter_description(),
         "marker_environment": marker_environment(),
         "sites": sites,
         "distributions": dists,
