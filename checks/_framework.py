@@ -340,7 +340,10 @@ def torch_install_command(rec: dict, facts: dict) -> str:
     spec = f"torch=={rec['pin']}" if rec.get("pin") else f"torch=={rec['torch']}.*"
     # A CPU wheel 2.7.1+cpu already satisfies torch==2.7.1: uninstall first, or pip
     # answers "Requirement already satisfied" and changes nothing.
-    return ("pip uninstall -y torch " + " ".join(companions)).strip() + " && pip install " \
+    from envdoctor.hints import pip_command
+
+    pip = pip_command(facts)
+    return (f"{pip} uninstall -y torch " + " ".join(companions)).strip() + f" && {pip} install " \
         + " ".join([spec, *companions]) + f" --index-url {rec['index_url']}"
 
 

@@ -102,7 +102,7 @@ def _version_matches(spec: str, version: str) -> bool:
 
 def _options(row: dict[str, Any], installed: list[str]) -> str:
     ways = [str(w).replace("{installed}", " ".join(installed)) for w in row.get("ways_out", ())]
-    return "Options: " + " ".join(f"({n}) {w}." for n, w in enumerate(ways, 1))
+    return "Ways out:\n" + "\n".join(f"({n}) {w}." for n, w in enumerate(ways, 1))
 
 
 @register("cpu.avx", title="CPU instruction sets (AVX, x86-64 level)",

@@ -3,6 +3,7 @@ GPU with this driver?"""
 
 from __future__ import annotations
 
+from envdoctor.hints import pip_command
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
 
@@ -51,7 +52,8 @@ def _tf_cuda_hint(facts: dict) -> str:
     for row in fw.tensorflow_builds()["releases"]:
         verdict = fw.driver_verdict(row["cuda"], facts)
         if verdict and verdict.get("verdict") == "ok":
-            return (f"pip install \"tensorflow[and-cuda]=={row['max']}.*\" (built for CUDA "
+            return (f"{pip_command(facts)} install \"tensorflow[and-cuda]=={row['max']}.*\" "
+                    f"(built for CUDA "
                     f"{row['cuda']}, cuDNN {row['cudnn']})")
     return "upgrade the NVIDIA driver"
 
@@ -74,13 +76,16 @@ def _cpu_only(name: str, info: dict, facts: dict, gpu_builds: list) -> Finding:
             hint = ("TensorFlow has no GPU build for native Windows after 2.10; use WSL2: "
                     + fw.tensorflow_builds()["wsl2_url"])
         else:
-            hint = ("pip uninstall -y " + str(info.get("distribution") or "tensorflow")
-                    + " && pip install \"tensorflow[and-cuda]\"")
+            pip = pip_command(facts)
+            hint = (f"{pip} uninstall -y " + str(info.get("distribution") or "tensorflow")
+                    + f" && {pip} install \"tensorflow[and-cuda]\"")
     elif name == "jax":
-        hint = "pip install -U \"jax[cuda12]\" (https://docs.jax.dev/en/latest/installation.html)"
+        hint = (f"{pip_command(facts)} install -U \"jax[cuda12]\" "
+                "(https://docs.jax.dev/en/latest/installation.html)")
     elif name == "onnxruntime":
-        hint = "pip uninstall -y onnxruntime && pip install onnxruntime-gpu (only if you " \
-               "want ONNX Runtime on the GPU)"
+        pip = pip_command(facts)
+        hint = f"{pip} uninstall -y onnxruntime && {pip} install onnxruntime-gpu (only if " \
+               "you want ONNX Runtime on the GPU)"
     else:
         hint = ""
     if gpu_builds and level == "error":
@@ -154,8 +159,8 @@ def check_cuda_build(facts: dict):
                     "framework.W004", WARNING,
                     f"Both {' and '.join(map(str, names))} are installed; they install the "
                     "same `onnxruntime` package and whichever was installed last wins.",
-                    hint="pip uninstall -y " + " ".join(map(str, names))
-                         + " && pip install onnxruntime-gpu",
+                    hint=f"{pip_command(facts)} uninstall -y " + " ".join(map(str, names))
+                         + f" && {pip_command(facts)} install onnxruntime-gpu",
                     details={"distributions": names}))
         if fw.is_cpu_only(name, info, facts):
             entry["verdict"] = "cpu_only"

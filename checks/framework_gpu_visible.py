@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from envdoctor.hints import pip_command
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
 
@@ -12,7 +13,7 @@ _CPU_CODE = {"error": "framework.E020", "warning": "framework.W020", "info": "fr
 _CPU_HINT = "envdoctor explain framework.cuda_build (the hint there names the exact build)"
 
 
-def _failure(name: str, lv: dict) -> Finding:
+def _failure(name: str, lv: dict, facts: dict) -> Finding:
     """A child that crashed, hung or could not import the framework."""
     label = fw.NAMES.get(name, name)
     tail = [str(x) for x in (lv.get("stderr_tail") or [])][-5:]
@@ -39,8 +40,9 @@ def _failure(name: str, lv: dict) -> Finding:
                        details=details)
     error = str(lv.get("error") or "unknown error")
     details["traceback_tail"] = lv.get("traceback_tail") or []
-    hint = "pip install --force-reinstall " + name if "ModuleNotFoundError" not in error \
-        else f"pip install the missing module named in the error, then retry `import {name}`"
+    pip = pip_command(facts)
+    hint = f"{pip} install --force-reinstall " + name if "ModuleNotFoundError" not in error \
+        else f"{pip} install the missing module named in the error, then retry `import {name}`"
     if "cannot open shared object file" in error or "DLL load failed" in error:
         hint = ("A shared library the build needs is missing or not on the loader path: "
                 "reinstall the framework with its CUDA wheels, and unset LD_LIBRARY_PATH if "
@@ -135,7 +137,7 @@ def _macos(facts: dict, installed: dict) -> list[Finding]:
             "PyTorch cannot use the Apple GPU: torch.backends.mps.is_available() is False"
             + ("" if torch.get("mps_built") else " (this build has no MPS support)") + ".",
             hint="MPS needs macOS 12.3+ and an arm64 Python with an arm64 torch wheel: "
-                 "pip install -U torch",
+                 f"{pip_command(facts)} install -U torch",
             details={"mps_built": torch.get("mps_built")}))
     return findings
 
@@ -197,7 +199,7 @@ def check_gpu_visible(facts: dict):
     for name in sorted(installed):
         lv = fw.live(facts, name)
         if lv.get("status") in ("crashed", "timeout", "error"):
-            findings.append(_failure(name, lv))
+            findings.append(_failure(name, lv, facts))
             details["frameworks"][name] = {"status": lv.get("status")}
     system = (facts.get("platform") or {}).get("system")
     if system == "Darwin":

@@ -81,6 +81,16 @@ def collect_facts(probes: Iterable[Probe], ctx: ProbeContext) -> Facts:
 
 def run_check(check: Check, facts: Facts) -> CheckResult:
     start = time.monotonic()
+    records = facts.get("probes") or {}
+    # Facts a probe never gathered (a report from an older envdoctor, or one made with
+    # --only) leave nothing to judge: a skip. A probe that ran and failed is an error.
+    absent = [name for name in check.needs if facts.get(name) is None and name not in records]
+    if absent:
+        reason = ("the facts have no " + ", ".join(f"'{n}'" for n in absent)
+                  + " section (that probe did not run)")
+        return CheckResult(check.id, check.title, Status.SKIP, f"skipped: {reason}",
+                           tags=check.tags, skip_reason=reason,
+                           duration_ms=(time.monotonic() - start) * 1000)
     missing = [reason for name in check.needs if (reason := probe_failure(facts, name))]
     if missing:
         return CheckResult(check.id, check.title, Status.ERROR,

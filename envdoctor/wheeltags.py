@@ -1040,8 +1040,7 @@ def parse_wheel_file(text: Optional[str]) -> tuple[Optional[list[str]], Optional
 
 
 def python_command(facts: dict[str, Any]) -> str:
-    """This interpreter, spelled for a shell command (quoted when it has spaces)."""
-    exe = ((facts.get("pip") or {}).get("interpreter") or {}).get("executable") \
-        or (facts.get("python") or {}).get("executable") \
-        or (facts.get("python_env") or {}).get("executable") or "python"
-    return f'"{exe}"' if " " in exe else exe
+    """This interpreter, spelled for a shell command (see :mod:`envdoctor.hints`)."""
+    from envdoctor.hints import python_command as spelled
+
+    return spelled(facts)

@@ -55,6 +55,13 @@ def test_a_check_that_raises_is_reported_as_error_and_others_still_run():
     assert results[1].status is Status.PASS
 
 
+def test_a_check_whose_facts_were_never_gathered_is_skipped():
+    # e.g. `--from` on a report written by an older envdoctor without that probe
+    result = runner.run_check(_check(lambda f: passed("x"), needs=("opencv",)), {"probes": {}})
+    assert result.status is Status.SKIP
+    assert "no 'opencv' section" in result.skip_reason
+
+
 def test_a_check_whose_probe_timed_out_is_error_not_a_crash():
     facts = {"probes": {"nvidia": {"status": "timeout", "timeout_s": 3.0}}, "nvidia": None}
     result = runner.run_check(_check(lambda f: passed("x"), needs=("nvidia",)), facts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 import pytest
@@ -148,8 +149,9 @@ def test_cpu_torch_with_gpu_gives_the_exact_install_command():
     f = finding(result, "framework.E001")
     assert "CPU-only" in f.message
     # Same release, newest CUDA this 570 driver runs fully: cu128 (covers sm_75).
-    assert f.hint.endswith("pip uninstall -y torch && pip install torch==2.7.1 "
-                           "--index-url https://download.pytorch.org/whl/cu128")
+    # pip through this interpreter, never a bare `pip` that may serve another Python
+    assert re.search(r"(\S+) -m pip uninstall -y torch && \1 -m pip install torch==2\.7\.1 "
+                     r"--index-url https://download\.pytorch\.org/whl/cu128$", f.hint), f.hint
 
 
 def test_cpu_torch_on_old_driver_gets_a_variant_that_driver_runs():

@@ -86,3 +86,11 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             label = "CPU-only build" if build == "cpu" else (f"{build} build" if build else "")
             rows.append((name, f"{info['version']} ({label})" if label else info["version"]))
     return rows
+
+
+def finding_text(check: dict[str, Any], finding: dict[str, Any]) -> str:
+    """A finding's message without the part the check's summary line already said."""
+    message, summary = finding.get("message") or "", check.get("summary") or ""
+    if summary and message.startswith(summary):
+        return message[len(summary):].lstrip(" ;:,.-")
+    return message

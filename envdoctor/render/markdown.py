@@ -14,7 +14,7 @@ def _cell(text: Any) -> str:
 
 
 def render(report: dict[str, Any], **_: Any) -> str:
-    from envdoctor.render import environment_rows
+    from envdoctor.render import environment_rows, finding_text
     from envdoctor.render.text import summary_line
 
     out: list[str] = [f"### envdoctor {report.get('envdoctor_version', '')} report", ""]
@@ -32,9 +32,11 @@ def render(report: dict[str, Any], **_: Any) -> str:
             for finding in check.get("findings") or []:
                 if finding["level"] == "info":
                     continue
-                out.append(f"  - `{finding['code']}` {finding['message']}")
+                text = finding_text(check, finding)
+                out.append(f"  - `{finding['code']}` {text}".rstrip())
                 if finding.get("hint"):
-                    out.append(f"    - Fix: {finding['hint']}")
+                    hint = finding["hint"].strip().replace("\n", "<br>")
+                    out.append(f"    - Fix: {hint}")
         out.append("")
     out.append("#### Checks")
     out.append("")

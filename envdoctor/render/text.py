@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Optional, TextIO
 
-from envdoctor.render import environment_rows
+from envdoctor.render import environment_rows, finding_text
 
 UNICODE_MARKS = {"pass": "[✓]", "warn": "[!]", "fail": "[✗]", "skip": "[-]", "error": "[?]"}
 ASCII_MARKS = {"pass": "[OK]", "warn": "[!!]", "fail": "[XX]", "skip": "[--]", "error": "[??]"}
@@ -37,12 +37,34 @@ def use_colour(stream: Optional[TextIO]) -> bool:
     return bool(isatty and isatty())
 
 
+def text_width(stream: Optional[TextIO]) -> int:
+    """Wrap width: the terminal's, at most 100 columns; 100 when not a terminal."""
+    try:
+        if stream is not None and stream.isatty():
+            return max(40, min(100, os.get_terminal_size(stream.fileno()).columns))
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 100
+
+
+def wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+    """``text`` wrapped to ``width`` with ``first``/``rest`` indents; long words and
+    command lines are not broken, so a copied command still works."""
+    if len(first) + len(text) <= width:
+        return [first + text]
+    import textwrap
+
+    return textwrap.wrap(text, width=width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [first]
+
+
 def render(report: dict[str, Any], *, verbose: bool = False,
            stream: Optional[TextIO] = None, unicode: Optional[bool] = None,
            colour: Optional[bool] = None) -> str:
     stream = stream if stream is not None else sys.stdout
     uni = can_encode(stream) if unicode is None else unicode
     col = use_colour(stream) if colour is None else colour
+    wrap_width = text_width(stream)
     marks = UNICODE_MARKS if uni else ASCII_MARKS
     arrow = ARROW[0] if uni else ARROW[1]
 
@@ -69,11 +91,13 @@ def render(report: dict[str, Any], *, verbose: bool = False,
         lines.append(head)
         for finding in check.get("findings") or []:
             mark = LEVEL_MARKS.get(finding["level"], ("•", "*"))[0 if uni else 1]
-            lines.append(f"    {mark} {finding['code']}: {finding['message']}")
+            text = finding_text(check, finding)
+            lines.extend(wrap(f"{mark} {finding['code']}" + (f": {text}" if text else ""),
+                              wrap_width, "    ", "      "))
             if finding.get("hint"):
-                hint_lines = finding["hint"].splitlines() or [""]
-                lines.append(f"      {arrow} {hint_lines[0]}")
-                lines.extend(f"        {extra}" for extra in hint_lines[1:])
+                for n, hint_line in enumerate(finding["hint"].splitlines() or [""]):
+                    first = f"      {arrow} " if n == 0 else "        "
+                    lines.extend(wrap(hint_line, wrap_width, first, "        "))
         if status == "error" and check.get("error") and verbose:
             lines.extend(f"      {line}" for line in check["error"].splitlines())
         if verbose and check.get("details"):
