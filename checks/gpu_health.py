@@ -8,15 +8,15 @@ from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
 
 CODES = {
-    "gpu.E001": "Uncorrected ECC memory errors on a GPU.",
-    "gpu.E002": "Pages are waiting to be retired: the GPU needs a reset or reboot.",
-    "gpu.E003": "Row remapping failed: the GPU's memory has a fault it cannot repair.",
-    "gpu.E004": "Too many retired pages (over 60): the GPU should be replaced.",
-    "gpu.E005": "The GPU's InfoROM is corrupted.",
-    "gpu.W001": "The GPU is being slowed down by hardware, thermal or power-brake throttling.",
-    "gpu.W002": "The GPU's PCIe link runs narrower than its maximum width.",
-    "gpu.W003": "Other processes hold a large part of a GPU's memory.",
-    "gpu.I001": "Persistence mode is off on a Linux machine.",
+    "gpu.E101": "Uncorrected ECC memory errors on a GPU.",
+    "gpu.E102": "Pages are waiting to be retired: the GPU needs a reset or reboot.",
+    "gpu.E103": "Row remapping failed: the GPU's memory has a fault it cannot repair.",
+    "gpu.E104": "Too many retired pages (over 60): the GPU should be replaced.",
+    "gpu.E105": "The GPU's InfoROM is corrupted.",
+    "gpu.W101": "The GPU is being slowed down by hardware, thermal or power-brake throttling.",
+    "gpu.W102": "The GPU's PCIe link runs narrower than its maximum width.",
+    "gpu.W103": "Other processes hold a large part of a GPU's memory.",
+    "gpu.I101": "Persistence mode is off on a Linux machine.",
 }
 
 # Share of a GPU's memory held by others above which a job is likely to run out.
@@ -63,7 +63,7 @@ def check_health(facts: dict[str, Any]) -> Outcome:
         vol, agg = ecc.get("uncorrected_volatile"), ecc.get("uncorrected_aggregate")
         if (vol or 0) > 0 or (agg or 0) > 0:
             findings.append(Finding(
-                "gpu.E001", ERROR,
+                "gpu.E101", ERROR,
                 f"{who}: uncorrected ECC memory errors (since boot: "
                 f"{vol if vol is not None else '?'}, lifetime: "
                 f"{agg if agg is not None else '?'})",
@@ -73,7 +73,7 @@ def check_health(facts: dict[str, Any]) -> Outcome:
                                        "aggregate": agg}))
         if gpu.get("retired_pages_pending"):
             findings.append(Finding(
-                "gpu.E002", ERROR,
+                "gpu.E102", ERROR,
                 f"{who}: memory pages are pending retirement; they are retired at the next "
                 "GPU reset",
                 hint=f"reset the GPU (`sudo nvidia-smi -r -i {gpu.get('index')}`) or reboot",
@@ -81,32 +81,32 @@ def check_health(facts: dict[str, Any]) -> Outcome:
         rows = gpu.get("remapped_rows") or {}
         if gpu.get("remapped_rows_failure"):
             findings.append(Finding(
-                "gpu.E003", ERROR, f"{who}: row remapping failed: the GPU memory has a fault "
+                "gpu.E103", ERROR, f"{who}: row remapping failed: the GPU memory has a fault "
                                    "it cannot repair",
                 hint="take the GPU out of service and contact your vendor (RMA)",
                 details={"gpu": gpu.get("index"), "remapped_rows": rows}))
         elif rows.get("pending"):
             findings.append(Finding(
-                "gpu.E002", ERROR,
+                "gpu.E102", ERROR,
                 f"{who}: a row remap is pending; it takes effect at the next GPU reset",
                 hint=f"reset the GPU (`sudo nvidia-smi -r -i {gpu.get('index')}`) or reboot",
                 details={"gpu": gpu.get("index"), "remapped_rows": rows}))
         retired = gpu.get("retired_pages_count")
         if isinstance(retired, int) and retired > RETIRED_PAGES_LIMIT:
             findings.append(Finding(
-                "gpu.E004", ERROR,
+                "gpu.E104", ERROR,
                 f"{who}: {retired} memory pages retired (more than {RETIRED_PAGES_LIMIT})",
                 hint="contact your vendor about replacing the GPU (RMA)",
                 details={"gpu": gpu.get("index"), "retired_pages": retired}))
         if gpu.get("inforom_valid") is False:
             findings.append(Finding(
-                "gpu.E005", ERROR, f"{who}: the InfoROM is corrupted",
+                "gpu.E105", ERROR, f"{who}: the InfoROM is corrupted",
                 hint="contact your vendor; an InfoROM update may fix it",
                 details={"gpu": gpu.get("index")}))
         active = [r for r in gpu.get("clock_event_reasons") or [] if r in THROTTLES]
         if active:
             findings.append(Finding(
-                "gpu.W001", WARNING,
+                "gpu.W101", WARNING,
                 f"{who} is being slowed down: " + "; ".join(THROTTLES[r] for r in active)
                 + (f" at {gpu['temperature_c']} C" if gpu.get("temperature_c") is not None
                    else ""),
@@ -117,7 +117,7 @@ def check_health(facts: dict[str, Any]) -> Outcome:
         cur, top = pcie.get("width_current"), pcie.get("width_max")
         if isinstance(cur, int) and isinstance(top, int) and 0 < cur < top:
             findings.append(Finding(
-                "gpu.W002", WARNING,
+                "gpu.W102", WARNING,
                 f"{who}: PCIe link runs at x{cur} of its maximum x{top}: host-GPU transfers "
                 "are slower",
                 hint="seat the card in a full x16 slot (check the motherboard manual for "
@@ -135,7 +135,7 @@ def check_health(facts: dict[str, Any]) -> Outcome:
                     for p in sorted(procs, key=lambda p: -(p.get("used_memory_mib") or 0))[:5])
                 free = gpu.get("memory_free_mib")
                 findings.append(Finding(
-                    "gpu.W003", WARNING,
+                    "gpu.W103", WARNING,
                     f"{who}: other processes hold {basis} of {total} MiB"
                     + (f" ({free} MiB free)" if free is not None else "")
                     + (f": {names}" if names else " (their names are not visible from here)"),
@@ -148,7 +148,7 @@ def check_health(facts: dict[str, Any]) -> Outcome:
             no_persistence.append(gpu.get("index"))
     if (no_persistence and (plat.get("system") or "Linux") == "Linux" and not plat.get("wsl")):
         findings.append(Finding(
-            "gpu.I001", INFO,
+            "gpu.I101", INFO,
             "persistence mode is off on GPU " + ", ".join(str(i) for i in no_persistence)
             + ": on a server the driver unloads between jobs and each job pays its start-up",
             hint="`sudo systemctl enable --now nvidia-persistenced` (or `sudo nvidia-smi "

@@ -198,15 +198,15 @@ def test_healthy_gpu_passes(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("overrides, code", [
-    ({"ecc_errors": [2, 2]}, "gpu.E001"),
-    ({"retired_pending": 1}, "gpu.E002"),
-    ({"remapped": [0, 1, 0, 1]}, "gpu.E003"),
-    ({"retired_pages": [list(range(40)), list(range(30))]}, "gpu.E004"),
-    ({"inforom_bad": True}, "gpu.E005"),
-    ({"clocks": 0x40 | 0x1}, "gpu.W001"),
-    ({"clocks": 0x80}, "gpu.W001"),
-    ({"pcie": [4, 5, 8, 16]}, "gpu.W002"),
-    ({"persistence": 0}, "gpu.I001"),
+    ({"ecc_errors": [2, 2]}, "gpu.E101"),
+    ({"retired_pending": 1}, "gpu.E102"),
+    ({"remapped": [0, 1, 0, 1]}, "gpu.E103"),
+    ({"retired_pages": [list(range(40)), list(range(30))]}, "gpu.E104"),
+    ({"inforom_bad": True}, "gpu.E105"),
+    ({"clocks": 0x40 | 0x1}, "gpu.W101"),
+    ({"clocks": 0x80}, "gpu.W101"),
+    ({"pcie": [4, 5, 8, 16]}, "gpu.W102"),
+    ({"persistence": 0}, "gpu.I101"),
 ])
 def test_health_findings(tmp_path, monkeypatch, overrides, code):
     result = health(gpu_facts(tmp_path, monkeypatch, **overrides))
@@ -223,7 +223,7 @@ def test_other_processes_holding_memory_are_named(tmp_path, monkeypatch):
     gpus = gpu_facts(tmp_path, monkeypatch, mem=[81559 * MIB, 77000 * MIB, 4000 * MIB],
                      procs=[[1111, 70000 * MIB], [2222, 7000 * MIB]])
     result = health(gpus)
-    assert codes(result) == ["gpu.W003"]
+    assert codes(result) == ["gpu.W103"]
     assert "pid 1111" in result.findings[0].message and "70000 MiB" in result.findings[0].message
 
 
@@ -243,4 +243,4 @@ def test_corpus_gpus_through_health(corpus):
     t4 = nvidia_smi.parse_xml((corpus / "nvidia-smi-xml" / "tesla-t4.xml").read_text(
         encoding="utf-8", errors="replace"))
     result = health(t4["gpus"])
-    assert "gpu.W002" in codes(result)  # the T4 capture runs at x8 of x16
+    assert "gpu.W102" in codes(result)  # the T4 capture runs at x8 of x16
