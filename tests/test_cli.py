@@ -178,3 +178,12 @@ def test_entry_point_plugins_load_and_a_broken_one_is_a_finding(tmp_path):
     assert by_id["acme.quota"]["status"] == "pass"
     assert by_id["envdoctor.plugins"]["status"] == "warn"
     assert "plugin exploded" in by_id["envdoctor.plugins"]["findings"][0]["message"]
+
+
+def test_from_stdin_dash(tmp_path):
+    facts = facts_fixture(plugins={"loaded": [], "failed": []})
+    proc = run_envdoctor("check", "--json", "--from", "-",
+                         input=json.dumps(report_with_facts(facts)))
+    report = json.loads(proc.stdout)
+    validate_report(report)
+    assert report["source"]["kind"] == "from" and proc.returncode == 0

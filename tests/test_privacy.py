@@ -110,3 +110,25 @@ def test_home_is_replaced_only_as_a_whole_path():
                                    "xoxb-123456789012-abcdefghij"])
 def test_token_shapes_are_masked_anywhere(token):
     assert token not in redact_tokens(f"value is {token} here")
+
+
+def test_envdoctor_opens_no_network_connection(tmp_path):
+    """Every table ships in the package: a full run never touches the network."""
+    log = tmp_path / "connections.log"
+    (tmp_path / "sitecustomize.py").write_text(
+        "import socket\n"
+        f"_LOG = {str(log)!r}\n"
+        "def _deny(self, address, *a, **k):\n"
+        "    with open(_LOG, 'a') as fh:\n"
+        "        fh.write(repr(address) + '\\n')\n"
+        "    raise OSError('network use is forbidden in this test')\n"
+        f"open({str(tmp_path / 'loaded')!r}, 'w').close()\n"
+        "socket.socket.connect = _deny\n"
+        "socket.socket.connect_ex = _deny\n"
+        "socket.create_connection = lambda *a, **k: _deny(None, a)\n")
+    env = {"PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    for args in (("check", "--json"), ("check", "--format", "markdown"), ("list",)):
+        proc = run_envdoctor(*args, env=env)
+        assert proc.returncode in (0, 1, 3), proc.stderr
+    assert (tmp_path / "loaded").exists(), "the socket guard was not installed"
+    assert not log.exists(), f"network connections attempted: {log.read_text()}"
