@@ -15,6 +15,13 @@ CODES = {
     "cuda.W101": "A pip cuDNN wheel is built for a CUDA major that no framework or runtime "
                  "here uses.",
     "cuda.W102": "A framework needs cuDNN but none was found.",
+    "cuda.E103": "A cuDNN release that does not support this GPU's compute capability "
+                 "(NVIDIA's support matrix): cuDNN calls fail on this GPU.",
+    "cuda.W103": "A cuDNN release that may not support this GPU, by a row of the support "
+                 "matrix envdoctor could not confirm, or a cuDNN 8 or older that predates "
+                 "the GPU.",
+    "cuda.W104": "A cuDNN release that NVIDIA does not build for the CUDA major it is used "
+                 "with.",
     "cuda.I101": "Several cuDNN versions are installed.",
 }
 
@@ -40,7 +47,7 @@ def _label(entry: dict) -> str:
     return f"cuDNN {entry.get('version')} ({kind}: {entry.get('where')})"
 
 
-@register("cuda.cudnn", title="cuDNN", tags=("cuda", "cudnn", "gpu"), needs=("cuda",),
+@register("cuda.cudnn", title="cuDNN", tags=("cuda", "cudnn", "gpu"), needs=("cuda", "nvidia"),
           codes=CODES)
 def check_cudnn(facts: dict[str, Any]) -> Outcome:
     """Which cuDNN is installed, for which CUDA major, and does it fit the frameworks?
@@ -55,13 +62,21 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
     as a pip wheel's: the loader takes LD_LIBRARY_PATH first, so the framework runs
     with the older library (pytorch/pytorch#80637; fix: unset LD_LIBRARY_PATH or drop
     that entry). Warns when a cuDNN wheel is built for a CUDA major nothing else uses.
+
+    Each cuDNN found (and the one PyTorch actually loaded) is also compared with
+    NVIDIA's cuDNN support matrix (envdoctor/data/cudnn_support.json): a release that
+    does not support a GPU's compute capability fails (cuDNN 9.17 dropped Maxwell,
+    Pascal and Volta: a GTX 1080, sm_61, has no cuDNN kernels there; fix: a framework
+    build or cuDNN wheel from a release that still lists the GPU); rows envdoctor could
+    not confirm only warn. A release used with a CUDA major NVIDIA does not build it for
+    warns.
     """
     cuda = facts.get("cuda") or {}
     entries = [c for c in cuda.get("cudnn") or [] if isinstance(c, dict) and c.get("version")]
     frameworks = (facts.get("frameworks") or {}).get("installed") or {}
     wants = {name: info for name, info in sorted(frameworks.items())
              if isinstance(info, dict) and info.get("cudnn")}
-    if not entries and not wants:
+    if not entries and not wants and not _cudnn_in_use([], facts):
         return skipped("no cuDNN found and no framework needs one")
     findings: list[Finding] = []
     majors = {cudnn_major(e["version"]) for e in entries}
@@ -127,13 +142,17 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
                      f"{max(used_majors)}) and uninstall {wheel['where']}",
                 details={"wheel": wheel["where"], "cuda_majors": sorted(used_majors)}))
 
+    findings.extend(_support_matrix(entries, facts))
+
     distinct = sorted({str(e["version"]) for e in entries})
     if len(distinct) > 1:
         findings.append(Finding(
             "cuda.I101", INFO,
             "several cuDNN versions are installed: " + "; ".join(_label(e) for e in entries),
             details={"versions": distinct}))
-    summary = ("cuDNN " + ", ".join(distinct) if distinct else "no cuDNN found")
+    loaded = _cudnn_in_use([], facts)
+    summary = ("cuDNN " + ", ".join(distinct) if distinct else
+               f"cuDNN {loaded[0]['version']} loaded by torch" if loaded else "no cuDNN found")
     if entries:
         where = entries[0]
         summary += f" (first: {where.get('kind')} {where.get('where')}"
@@ -146,3 +165,118 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
 def _cuda_major(info: dict) -> Optional[int]:
     parts = _parts(info.get("cuda"))
     return parts[0] if parts else None
+
+
+def _cudnn_in_use(entries: list[dict], facts: dict[str, Any]) -> list[dict]:
+    """cuDNN releases to judge: every one found, plus the one torch loaded (live)."""
+    used = [dict(e) for e in entries]
+    live = ((facts.get("frameworks") or {}).get("live") or {}).get("torch") or {}
+    loaded = live.get("cudnn") if isinstance(live, dict) and live.get("status") == "ok" else None
+    if loaded:
+        from envdoctor.cudacompat import cudnn_major_minor
+
+        mm = cudnn_major_minor(loaded)
+        torch = ((facts.get("frameworks") or {}).get("installed") or {}).get("torch") or {}
+        if mm and not any(cudnn_major_minor(e.get("version")) == mm for e in used):
+            used.append({"version": f"{mm[0]}.{mm[1]}", "kind": "loaded by torch",
+                         "where": "torch.backends.cudnn.version()",
+                         "cuda_major": _cuda_major(torch) if isinstance(torch, dict) else None})
+    return used
+
+
+def _cc_text(cc: Any) -> str:
+    parts = [p for p in re.findall(r"\d+", str(cc or ""))][:2]
+    return f"sm_{''.join(parts)}" if len(parts) == 2 else str(cc)
+
+
+def _working_release(cc: str) -> Optional[str]:
+    """The newest cuDNN release of the support matrix that supports capability ``cc``
+    (confirmed rows first)."""
+    from envdoctor.cudacompat import cudnn_data, version_tuple
+
+    rows = cudnn_data()["rows"]
+    want = version_tuple(cc)[:2]
+    for verified in (True, False):
+        fits = [r for r in rows if bool(r.get("verified")) == verified
+                and version_tuple(r.get("min_cc"))[:2] <= want
+                and (not r.get("max_cc") or want <= version_tuple(r["max_cc"])[:2])]
+        if fits:
+            return max(fits, key=lambda r: version_tuple(r["max"]))["max"]
+    return None
+
+
+def _support_matrix(entries: list[dict], facts: dict[str, Any]) -> list[Finding]:
+    """cuDNN releases vs the GPUs' compute capabilities and the CUDA major they serve."""
+    from envdoctor.cudacompat import cudnn_gpu_verdict, cudnn_major_minor, cudnn_row
+
+    nvidia = facts.get("nvidia") or {}
+    gpus = [g for g in (nvidia.get("gpus") or []) if isinstance(g, dict)
+            and g.get("compute_capability")]
+    findings: list[Finding] = []
+    seen: set = set()
+    for entry in _cudnn_in_use(entries, facts):
+        mm = cudnn_major_minor(entry.get("version"))
+        row = cudnn_row(entry.get("version"))
+        if mm is None or row is None:
+            continue
+        release = f"{mm[0]}.{mm[1]}"
+        what = _label(entry) if entry.get("kind") != "pip" \
+            else f"cuDNN {entry.get('version')} (pip package {entry.get('where')})"
+        for gpu in gpus:
+            cc = str(gpu.get("compute_capability"))
+            verdict = cudnn_gpu_verdict(entry.get("version"), cc)
+            if verdict is None or (release, cc, entry.get("where")) in seen:
+                continue
+            seen.add((release, cc, entry.get("where")))
+            name = f"{gpu.get('name') or 'GPU ' + str(gpu.get('index'))} ({_cc_text(cc)})"
+            if verdict["verdict"] == "unsupported":
+                working = _working_release(cc)
+                major = entry.get("cuda_major") or 12
+                hint = ("use a framework build or cuDNN wheel from a cuDNN release that "
+                        f"still supports {_cc_text(cc)}"
+                        + (f" (cuDNN {working} by the support matrix, e.g. `pip install "
+                           f"'nvidia-cudnn-cu{major}=={working}.*'`)" if working else "")
+                        + "; or use a GPU of compute capability "
+                        f"{verdict['min_cc']} or newer")
+                if verdict["verified"]:
+                    findings.append(Finding(
+                        "cuda.E103", ERROR,
+                        f"{what} does not support {name}: cuDNN {release} needs compute "
+                        f"capability {verdict['min_cc']} or newer, so cuDNN calls "
+                        "(convolutions, attention...) will fail on this GPU",
+                        hint=hint, details={"cudnn": entry.get("version"), "gpu": cc,
+                                            "source": verdict["source"]}))
+                else:
+                    findings.append(Finding(
+                        "cuda.W103", WARNING,
+                        f"{what} probably does not support {name}: by envdoctor's support "
+                        f"table (a row not confirmed in NVIDIA's matrix) cuDNN {release} "
+                        f"needs compute capability {verdict['min_cc']} or newer, so cuDNN "
+                        "calls may fail on this GPU",
+                        hint=hint + "; NVIDIA's matrix: "
+                             "https://docs.nvidia.com/deeplearning/cudnn/",
+                        details={"cudnn": entry.get("version"), "gpu": cc,
+                                 "source": verdict["source"], "verified": False}))
+            else:
+                findings.append(Finding(
+                    "cuda.W103", WARNING,
+                    f"{what} predates {name}: cuDNN {release} lists compute capability up to "
+                    f"{verdict['max_cc']}; some cuDNN operations may not run on this GPU",
+                    hint="use a newer cuDNN (9.x) and a framework build for it",
+                    details={"cudnn": entry.get("version"), "gpu": cc,
+                             "source": verdict["source"]}))
+        major = entry.get("cuda_major")
+        majors = row.get("cuda_majors") or []
+        if isinstance(major, int) and majors and major not in majors \
+                and (release, major) not in seen:
+            seen.add((release, major))
+            findings.append(Finding(
+                "cuda.W104", WARNING,
+                f"{what} is used with CUDA {major}, but NVIDIA builds cuDNN {release} only "
+                f"for CUDA {', '.join(str(m) for m in majors)}",
+                hint=f"install a cuDNN built for CUDA {major} (`pip install "
+                     f"nvidia-cudnn-cu{major}`) or a framework build for CUDA "
+                     f"{majors[-1]}",
+                details={"cudnn": entry.get("version"), "cuda_major": major,
+                         "source": row.get("source")}))
+    return findings

@@ -191,3 +191,75 @@ def driver_system(facts: dict) -> str:
     if plat.get("wsl") or (plat.get("system") or "").lower().startswith("win"):
         return "Windows"
     return "Linux"
+
+
+# -- cuDNN support matrix (data/cudnn_support.json) -------------------------------------
+_CUDNN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                           "cudnn_support.json")
+_cudnn_data: Optional[dict] = None
+
+
+def cudnn_data() -> dict:
+    """The parsed cuDNN support matrix (loaded once)."""
+    global _cudnn_data
+    with _lock:
+        if _cudnn_data is None:
+            import json
+
+            with open(_CUDNN_FILE, encoding="utf-8") as fh:
+                _cudnn_data = json.load(fh)
+        return _cudnn_data
+
+
+def cudnn_major_minor(version: Any) -> Optional[tuple[int, int]]:
+    """ "9.17.0.29" -> (9, 17); 91700 or 90100 (CUDNN_VERSION, as torch.backends.cudnn
+    .version() gives it: 9.x is MAJOR*10000+MINOR*100+PATCH, 8.x and older MAJOR*1000+
+    MINOR*100+PATCH) -> (9, 17), (9, 1); 8907 -> (8, 9). A bare major ("8") -> None."""
+    if version is None or isinstance(version, bool):
+        return None
+    parts = version_tuple(version)
+    if len(parts) == 1 and parts[0] >= 1000:
+        v = parts[0]
+        if v >= 10000:
+            return v // 10000, (v % 10000) // 100
+        return v // 1000, (v % 1000) // 100
+    if len(parts) >= 2:
+        return parts[0], parts[1]
+    return None
+
+
+def cudnn_row(version: Any) -> Optional[dict]:
+    """The support-matrix row covering this cuDNN release, or None when not in the table."""
+    mm = cudnn_major_minor(version)
+    if mm is None:
+        return None
+    for row in cudnn_data()["rows"]:
+        low, high = version_tuple(row["min"])[:2], version_tuple(row["max"])[:2]
+        if low <= mm <= high:
+            return row
+    return None
+
+
+def cudnn_gpu_verdict(version: Any, capability: Any) -> Optional[dict]:
+    """Does this cuDNN release support a GPU of this compute capability ("6.1")?
+
+    ``{"verdict": "unsupported" | "too_new", "min_cc", "max_cc", "verified", "source"}``
+    when it does not (too_new: the GPU is newer than the release's list, reported only
+    for cuDNN 8 and older: cuDNN 9 is hardware forward compatible for a subset of
+    operations); None when it does or when the table does not say."""
+    row = cudnn_row(version)
+    cc = version_tuple(capability)[:2]
+    if row is None or len(cc) != 2:
+        return None
+    low = version_tuple(row.get("min_cc"))[:2]
+    high = version_tuple(row.get("max_cc"))[:2] if row.get("max_cc") else None
+    verdict = None
+    if low and cc < low:
+        verdict = "unsupported"
+    elif high and cc > high and version_tuple(row["min"])[0] < 9:
+        verdict = "too_new"
+    if verdict is None:
+        return None
+    return {"verdict": verdict, "min_cc": row.get("min_cc"), "max_cc": row.get("max_cc"),
+            "verified": bool(row.get("verified")), "source": row.get("source"),
+            "cuda_majors": row.get("cuda_majors")}

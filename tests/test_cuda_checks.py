@@ -144,7 +144,9 @@ def test_cli_ld_library_path_shadows_the_wheels_cudnn(tmp_path):
 
 # -- cuda.cudnn from facts -------------------------------------------------------------------
 def cudnn(entries, frameworks=None, runtimes=()):
-    sections = {"cuda": {"cudnn": entries, "runtimes": list(runtimes)}}
+    # The nvidia probe always runs beside the cuda probe; here it found no GPU.
+    sections = {"cuda": {"cudnn": entries, "runtimes": list(runtimes)},
+                "nvidia": {"present": False, "gpus": [], "errors": []}}
     if frameworks is not None:
         sections["frameworks"] = {"installed": frameworks}
     return run_check("cuda.cudnn", facts_fixture(**sections))
@@ -172,3 +174,89 @@ def test_matching_cudnn_passes_and_skip_without_any():
                frameworks={"torch": {"version": "2.4.0", "cuda": "12.1", "cudnn": "9.1.0.70"}})
     assert ok.status.value == "pass" and "9.1.0" in ok.summary
     assert cudnn([]).status.value == "skip"
+
+
+# -- cuda.cudnn: the cuDNN support matrix ---------------------------------------------------
+def gpu(name, cc):
+    return {"present": True, "driver_version": "580.95.05", "cuda_driver_version": "13.0",
+            "gpus": [{"index": 0, "name": name, "compute_capability": cc}], "errors": []}
+
+
+def cudnn_on(nv, entries, frameworks=None, live=None):
+    sections = {"cuda": {"cudnn": entries, "runtimes": []}, "nvidia": nv}
+    if frameworks is not None or live is not None:
+        sections["frameworks"] = {"installed": frameworks or {}, "live": live or {}}
+    return run_check("cuda.cudnn", facts_fixture(**sections))
+
+
+def wheel(version, major=12):
+    return {"version": version, "cuda_major": major, "kind": "pip",
+            "where": f"nvidia-cudnn-cu{major}", "package_version": version}
+
+
+def test_cudnn_data_rows_carry_sources_and_unconfirmed_rows_are_marked():
+    from envdoctor import cudacompat
+
+    rows = cudacompat.cudnn_data()["rows"]
+    assert rows and all(r.get("source") for r in rows)
+    assert all(isinstance(r.get("verified"), bool) for r in rows)
+    # What this table cannot confirm in NVIDIA's own matrix is marked, never trusted.
+    assert cudacompat.cudnn_row("9.17.0")["verified"] is False
+    assert cudacompat.cudnn_row("9.5.1")["verified"] is True
+
+
+@pytest.mark.parametrize("value, mm", [("9.17.0.29", (9, 17)), (91700, (9, 17)),
+                                       (90100, (9, 1)), (8907, (8, 9)), ("8.9", (8, 9)),
+                                       ("8", None), (None, None), ("garbage", None)])
+def test_cudnn_version_spellings(value, mm):
+    from envdoctor.cudacompat import cudnn_major_minor
+
+    assert cudnn_major_minor(value) == mm
+
+
+def test_gtx_1080_with_cudnn_9_17_is_flagged_but_not_failed_on_an_unconfirmed_row():
+    result = cudnn_on(gpu("NVIDIA GeForce GTX 1080", "6.1"), [wheel("9.17.0")])
+    assert codes(result) == ["cuda.W103"] and result.status.value == "warn"
+    finding = result.findings[0]
+    assert "GTX 1080 (sm_61)" in finding.message and "7.5" in finding.message
+    assert "not confirmed" in finding.message
+    assert "nvidia-cudnn-cu12==9.5.*" in finding.hint  # the newest confirmed release for sm_61
+
+
+def test_confirmed_row_fails_for_a_gpu_below_its_minimum():
+    # cuDNN 9.5 (NVIDIA's matrix: compute capability 5.0-9.0) on a Kepler GPU.
+    result = cudnn_on(gpu("Tesla K80", "3.7"), [wheel("9.5.1")])
+    assert codes(result) == ["cuda.E103"] and result.status.value == "fail"
+    assert "Tesla K80 (sm_37)" in result.findings[0].message
+    assert "will fail" in result.findings[0].message
+
+
+def test_supported_gpus_pass_and_cudnn_9_is_forward_compatible():
+    assert cudnn_on(gpu("NVIDIA GeForce RTX 3080", "8.6"), [wheel("9.17.0")]).findings == []
+    assert cudnn_on(gpu("NVIDIA GeForce GTX 1080", "6.1"), [wheel("9.5.1")]).findings == []
+    # sm_120 with cuDNN 9.5 (lists up to 9.0): cuDNN 9 runs forward-compatible: no finding.
+    assert cudnn_on(gpu("NVIDIA GeForce RTX 5090", "12.0"), [wheel("9.5.1")]).findings == []
+    # A release the table does not cover is not judged.
+    assert cudnn_on(gpu("NVIDIA GeForce GTX 1080", "6.1"), [wheel("9.13.0")]).findings == []
+
+
+def test_cudnn_8_older_than_the_gpu_warns():
+    result = cudnn_on(gpu("NVIDIA H100", "9.0"), [{"version": "7.6.5", "cuda_major": 10,
+                                                    "kind": "toolkit",
+                                                    "where": "/usr/local/cuda-10.2/lib64"}])
+    assert codes(result) == ["cuda.W103"] and "predates" in result.findings[0].message
+
+
+def test_the_cudnn_torch_loaded_is_judged_too():
+    result = cudnn_on(gpu("NVIDIA GeForce GTX 1080", "6.1"), [],
+                      frameworks={"torch": {"version": "2.9.0", "cuda": "12.8",
+                                            "cudnn": None}},
+                      live={"torch": {"status": "ok", "cudnn": 91700}})
+    assert codes(result) == ["cuda.W103"]
+    assert "torch.backends.cudnn.version()" in result.findings[0].message
+
+
+def test_cudnn_for_a_cuda_major_nvidia_does_not_build_warns():
+    result = cudnn_on(gpu("NVIDIA A10G", "8.6"), [wheel("9.17.0", major=11)])
+    assert "cuda.W104" in codes(result)
+    assert "CUDA 12, 13" in next(f for f in result.findings if f.code == "cuda.W104").message
