@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from envdoctor.hints import pip_command
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
@@ -51,24 +53,30 @@ def _failure(name: str, lv: dict, facts: dict) -> Finding:
                    hint=hint, details=details)
 
 
-def _causes(name: str, info: dict, facts: dict) -> list[Finding]:
-    """Why a framework that does not see the GPU does not, first link of the chain first."""
+def _causes(name: str, info: dict, facts: dict, seen: Optional[bool] = False
+            ) -> list[Finding]:
+    """Why a framework that does not see the GPU does not, first link of the chain first.
+
+    ``seen`` is what the live probe said: False when the framework was imported and saw no
+    GPU ("does not see"); None when it was not imported (--no-frameworks) or its answer is
+    unknown: the causes are then inferred from the build and the facts ("will not see")."""
     label = fw.NAMES.get(name, name)
     causes: list[Finding] = []
     lv = fw.live(facts, name)
+    verb = "does not see the GPU" if seen is False else "will not see the GPU"
     details = {"framework": name, "version": info.get("version"), "build": info.get("build")}
     # 1. a CPU-only build (or TensorFlow on native Windows, which has none)
     if name == "tensorflow" and fw.tf_windows_unsupported(info, facts):
         causes.append(Finding(
             "framework.W021", WARNING,
-            f"TensorFlow {info.get('version')} does not see the GPU: native Windows has no "
+            f"TensorFlow {info.get('version')} {verb}: native Windows has no "
             "TensorFlow GPU support after 2.10.",
             hint="Use WSL2: " + fw.tensorflow_builds()["wsl2_url"], details=details))
     elif fw.is_cpu_only(name, info, facts):
         level = fw.CPU_BUILD_LEVEL.get(name, "warning")
         causes.append(Finding(
             _CPU_CODE[level], _LEVEL[level],
-            f"{label} does not see the GPU: {info.get('distribution') or name} "
+            f"{label} {verb}: {info.get('distribution') or name} "
             f"{info.get('version')} is a CPU-only build.", hint=_CPU_HINT, details=details))
     # 2. the driver is too old for the build's CUDA
     cuda = info.get("cuda") if name in ("torch", "tensorflow") else None
@@ -76,7 +84,7 @@ def _causes(name: str, info: dict, facts: dict) -> list[Finding]:
     if verdict and verdict.get("verdict") == "insufficient":
         causes.append(Finding(
             "framework.E021", ERROR,
-            f"{label} does not see the GPU: it is built for CUDA {cuda} and NVIDIA driver "
+            f"{label} {verb}: it is built for CUDA {cuda} and NVIDIA driver "
             f"{fw.driver(facts)} is older than CUDA {str(cuda).split('.')[0]}.x's minimum "
             f"({verdict.get('family_minimum') or verdict.get('required')}).",
             hint=f"Upgrade the driver to {verdict.get('required')} or newer, or see "
@@ -100,7 +108,7 @@ def _causes(name: str, info: dict, facts: dict) -> list[Finding]:
     if res is not None and res.mode != "unset" and res.hides_everything:
         causes.append(Finding(
             "framework.E023", ERROR,
-            f"{label} does not see the GPU because CUDA_VISIBLE_DEVICES="
+            f"{label} {verb} because CUDA_VISIBLE_DEVICES="
             f"{res.raw!r} hides every GPU.",
             hint="unset CUDA_VISIBLE_DEVICES (or set it to the GPU indices you want, e.g. "
                  "CUDA_VISIBLE_DEVICES=0)", details={**details, "raw": res.raw}))
@@ -114,6 +122,62 @@ def _causes(name: str, info: dict, facts: dict) -> list[Finding]:
                  "another CUDA/cuDNN; the exact text above names the library or error.",
             details={**details, "loaded_libraries": lv.get("loaded_libraries") or []}))
     return causes
+
+
+def _fewer_gpus(name: str, lv: dict, facts: dict) -> Optional[Finding]:
+    """A framework that sees some GPUs but fewer than NVML reports: explained by
+    CUDA_VISIBLE_DEVICES (info), or not (warning). MIG is left alone: CUDA enumerates MIG
+    instances, not whole GPUs, so the counts do not compare."""
+    count = lv.get("device_count")
+    gpus = fw.nvidia_gpus(facts)
+    if not isinstance(count, int) or isinstance(count, bool) or not gpus:
+        return None
+    if any((g.get("mig_mode") or {}).get("current") for g in gpus):
+        return None
+    label = fw.NAMES.get(name, name)
+    res = fw.visibility(facts)
+    details = {"framework": name, "framework_count": count, "nvml_count": len(gpus),
+               "nvml_gpus": [fw.gpu_label(g) for g in gpus]}
+    seen_names = [str(d.get("name")) for d in lv.get("devices") or []
+                  if isinstance(d, dict) and d.get("name")]
+    if res is None or res.mode == "unset":
+        if count >= len(gpus):
+            return None
+        missing = list(details["nvml_gpus"])
+        for seen in seen_names:  # name the GPUs the framework did not list, when it can
+            match = next((m for m in missing if m.split(" (sm_")[0] == seen), None)
+            if match is not None:
+                missing.remove(match)
+        missing_text = (f"; not seen: {', '.join(missing)}"
+                        if seen_names and len(missing) == len(gpus) - count else "")
+        return Finding(
+            "framework.W027", WARNING,
+            f"{label} sees {count} of the {len(gpus)} GPUs NVML reports, and "
+            f"CUDA_VISIBLE_DEVICES is not set{missing_text}.",
+            hint="Compare `nvidia-smi -L` with what the framework lists; a GPU in a bad state "
+                 "(see gpu.health, `sudo dmesg | grep -i xid`), a container or cgroup that "
+                 "passes in only some /dev/nvidia* nodes, or CUDA_VISIBLE_DEVICES set inside "
+                 "the program are the usual causes.",
+            details={**details, "missing": missing})
+    expected = len(res.visible) if res.visible is not None else res.visible_count
+    details.update({"cuda_visible_devices": res.raw, "selected": expected})
+    if isinstance(expected, int) and count < expected:
+        return Finding(
+            "framework.W027", WARNING,
+            f"{label} sees {count} GPU(s), but CUDA_VISIBLE_DEVICES={res.raw!r} selects "
+            f"{expected} of the {len(gpus)} GPUs NVML reports.",
+            hint="See `envdoctor explain env.cuda_visible_devices`; compare `nvidia-smi -L` "
+                 "with what the framework lists, and check gpu.health for a GPU in a bad "
+                 "state.", details=details)
+    if count < len(gpus):
+        return Finding(
+            "framework.I022", INFO,
+            f"{label} sees {count} of the {len(gpus)} GPUs NVML reports because "
+            f"CUDA_VISIBLE_DEVICES={res.raw!r} selects "
+            + (f"{expected} of them" if isinstance(expected, int) else "only some")
+            + " (see env.cuda_visible_devices).",
+            hint="unset CUDA_VISIBLE_DEVICES to use every GPU", details=details)
+    return None
 
 
 def _macos(facts: dict, installed: dict) -> list[Finding]:
@@ -148,15 +212,15 @@ def _macos(facts: dict, installed: dict) -> list[Finding]:
     tags=("framework", "gpu"),
     needs=("frameworks", "nvidia", "platform", "env"),
     codes={
-        "framework.E020": "PyTorch, TensorFlow or CuPy does not see the GPU: a CPU-only "
+        "framework.E020": "PyTorch, TensorFlow or CuPy cannot use the GPU: a CPU-only "
                           "build is installed.",
-        "framework.W020": "JAX does not see the GPU: a CPU-only install.",
+        "framework.W020": "JAX cannot use the GPU: a CPU-only install.",
         "framework.I020": "ONNX Runtime runs on the CPU: the CPU package is installed.",
-        "framework.W021": "TensorFlow on native Windows (newer than 2.10) cannot see the GPU.",
-        "framework.E021": "The framework does not see the GPU: the driver is too old for "
+        "framework.W021": "TensorFlow on native Windows (newer than 2.10) cannot use the GPU.",
+        "framework.E021": "The framework cannot use the GPU: the driver is too old for "
                           "its CUDA.",
-        "framework.E022": "PyTorch does not see the GPU: its architecture is not compiled in.",
-        "framework.E023": "The framework does not see the GPU: CUDA_VISIBLE_DEVICES hides "
+        "framework.E022": "PyTorch cannot use the GPU: its architecture is not compiled in.",
+        "framework.E023": "The framework cannot use the GPU: CUDA_VISIBLE_DEVICES hides "
                           "every GPU.",
         "framework.E024": "The framework does not see the GPU; its own error (often missing "
                           "or mismatched CUDA/cuDNN libraries) is quoted.",
@@ -169,6 +233,10 @@ def _macos(facts: dict, installed: dict) -> list[Finding]:
         "framework.E028": "Importing the framework fails with an exception.",
         "framework.E029": "The framework does not see the GPU and gave no reason.",
         "framework.I021": "Live framework probes were skipped (--no-frameworks).",
+        "framework.W027": "A framework sees fewer GPUs than NVML reports, and "
+                          "CUDA_VISIBLE_DEVICES does not explain it.",
+        "framework.I022": "A framework sees fewer GPUs than NVML reports because "
+                          "CUDA_VISIBLE_DEVICES selects them.",
     },
 )
 def check_gpu_visible(facts: dict):
@@ -225,8 +293,12 @@ def check_gpu_visible(facts: dict):
         details["frameworks"][name] = entry
         if sees:
             seeing.append(name)
+            fewer = _fewer_gpus(name, lv, facts)
+            if fewer is not None:
+                entry["fewer_gpus"] = fewer.code
+                findings.append(fewer)
             continue
-        causes = _causes(name, info, facts)
+        causes = _causes(name, info, facts, sees)
         if sees is None:  # not checked live: only the static causes can be reported
             causes = [c for c in causes if c.code not in ("framework.E024",)]
         if causes:

@@ -319,3 +319,68 @@ def test_checks_are_documented_for_explain():
         check = registry.get(check_id)
         assert check is not None and "Fix:" in check.doc
         assert check.codes
+
+
+# ------------------------------------------------------------------ fewer GPUs than NVML
+
+A100_0 = {"index": 0, "name": "NVIDIA A100-SXM4-40GB", "uuid": "GPU-a0",
+          "compute_capability": "8.0"}
+A100_1 = dict(A100_0, index=1, uuid="GPU-a1")
+RTX_3090 = {"index": 1, "name": "NVIDIA GeForce RTX 3090", "uuid": "GPU-3090",
+            "compute_capability": "8.6"}
+
+
+def seeing(count, names=()):
+    devices = [{"index": i, "name": n, "compute_capability": "8.0"} for i, n in enumerate(names)]
+    return {"torch": torch_live(cuda_available=True, device_count=count, devices=devices,
+                                arch_list=["sm_80", "sm_86", "sm_90"])}
+
+
+def test_fewer_gpus_than_nvml_without_cuda_visible_devices_warns_and_names_the_missing_one():
+    facts = make_facts(gpus=[A100_0, RTX_3090], installed={"torch": torch_info("2.6.0", "12.6")},
+                       live=seeing(1, ["NVIDIA A100-SXM4-40GB"]))
+    result = run_check("framework.gpu_visible", facts)
+    assert result.status.value == "warn" and codes(result) == ["framework.W027"]
+    message = result.findings[0].message
+    assert "sees 1 of the 2 GPUs" in message and "not set" in message
+    assert "not seen: NVIDIA GeForce RTX 3090 (sm_86)" in message
+
+
+def test_fewer_gpus_explained_by_cuda_visible_devices_is_only_a_note():
+    facts = make_facts(gpus=[A100_0, A100_1], installed={"torch": torch_info("2.6.0", "12.6")},
+                       live=seeing(1), env={"CUDA_VISIBLE_DEVICES": "1"})
+    result = run_check("framework.gpu_visible", facts)
+    assert result.status.value == "pass" and codes(result) == ["framework.I022"]
+    assert "CUDA_VISIBLE_DEVICES='1'" in result.findings[0].message
+    assert "env.cuda_visible_devices" in result.findings[0].message
+
+
+def test_fewer_gpus_than_cuda_visible_devices_selects_warns():
+    facts = make_facts(gpus=[A100_0, A100_1], installed={"torch": torch_info("2.6.0", "12.6")},
+                       live=seeing(1), env={"CUDA_VISIBLE_DEVICES": "0,1"})
+    result = run_check("framework.gpu_visible", facts)
+    assert codes(result) == ["framework.W027"] and "selects 2" in result.findings[0].message
+
+
+def test_all_gpus_seen_or_mig_gives_no_count_finding():
+    both = make_facts(gpus=[A100_0, A100_1], installed={"torch": torch_info("2.6.0", "12.6")},
+                      live=seeing(2))
+    assert run_check("framework.gpu_visible", both).findings == []
+    # MIG: CUDA enumerates MIG instances, not whole GPUs; the counts do not compare.
+    mig = [dict(A100_0, mig_mode={"current": True, "pending": True}), A100_1]
+    facts = make_facts(gpus=mig, installed={"torch": torch_info("2.6.0", "12.6")},
+                       live=seeing(1))
+    assert run_check("framework.gpu_visible", facts).findings == []
+
+
+# ------------------------------------------------------------------ wording
+
+
+def test_static_causes_say_will_not_and_live_ones_say_does_not():
+    cpu = {"torch": torch_info("2.7.1+cpu", None)}
+    static = run_check("framework.gpu_visible", make_facts(gpus=[RTX_4090], installed=cpu))
+    message = finding(static, "framework.E020").message
+    assert "will not see the GPU" in message and "does not see" not in message
+    live = run_check("framework.gpu_visible", make_facts(
+        gpus=[RTX_4090], installed=cpu, live={"torch": torch_live()}))
+    assert "PyTorch does not see the GPU" in finding(live, "framework.E020").message
