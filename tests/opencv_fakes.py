@@ -108,16 +108,14 @@ FAKE_PIP = textwrap.dedent('''\
         if not any(site.glob("opencv*.dist-info")):
             shutil.rmtree(site / "cv2", ignore_errors=True)
     elif args[:1] == ["install"]:
+        import re
         spec = args[-1]
-        for op in ("==", ">="):
-            if op in spec:
-                name, version = spec.split(op, 1)
-                break
-        else:
-            name, version = spec, "1.0"
-        version = version.split(",")[0].lstrip("<>=!~")
+        name = re.match(r"[A-Za-z0-9_.-]+", spec).group(0)
+        # The version a real resolver could pick: the pinned or lowest allowed one.
+        pinned = re.search(r"(==|>=) *([0-9][0-9A-Za-z.]*)", spec)
+        version = pinned.group(2) if pinned else "1.0"
         if name.startswith("opencv"):
-            if op == ">=":
+            if pinned and pinned.group(1) == ">=":
                 version = "4.10.0.84"
             fakes.add_variant(site, name, version, os.environ.get("FAKE_PIP_CV2", "ok"))
         else:

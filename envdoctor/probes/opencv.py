@@ -97,7 +97,12 @@ def numpy_requirement(requires: list[str], python_version: str) -> Optional[str]
                 continue
         if str(req.specifier):
             specs.append(str(req.specifier))
-    return ",".join(specs) or None
+    if not specs:
+        return None
+    # One canonical spelling (packaging's order), the one fixes/cv2_dll's scripts print.
+    from packaging.specifiers import SpecifierSet
+
+    return str(SpecifierSet(",".join(specs)))
 
 
 def built_for_numpy(opencv_version: str, python_version: str,

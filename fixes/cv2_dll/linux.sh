@@ -49,9 +49,25 @@ for dist in md.distributions():
                     continue
             spec.append(re.sub(r"^\s*numpy\s*", "", req).strip().strip("()"))
         found[name] = (dist.version, ",".join(s for s in spec if s))
+try:
+    from packaging.specifiers import SpecifierSet
+except ImportError:
+    try:
+        from pip._vendor.packaging.specifiers import SpecifierSet
+    except ImportError:
+        SpecifierSet = None
 for name in names:
     if name in found:
-        print("variant", name, found[name][0], found[name][1] or "-")
+        version, spec = found[name]
+        fit = "-"
+        if spec and SpecifierSet is not None:
+            try:
+                spec = str(SpecifierSet(spec))
+                if numpy:
+                    fit = "yes" if SpecifierSet(spec).contains(numpy, prereleases=True) else "no"
+            except Exception:
+                pass
+        print("variant", name, version, spec or "-", fit)
 print("numpy", numpy or "-")
 EOF
 ) || { echo "cannot run $python"; exit 1; }
@@ -66,6 +82,7 @@ done
 variants=${variants# }
 vversion() { printf '%s\n' "$info" | awk -v n="$1" '$1 == "variant" && $2 == n {print $3}'; }
 vspec() { printf '%s\n' "$info" | awk -v n="$1" '$1 == "variant" && $2 == n {print $4}'; }
+vfit() { printf '%s\n' "$info" | awk -v n="$1" '$1 == "variant" && $2 == n {print $5}'; }
 # version_lt A B: A < B, numerically per dotted part
 version_lt() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "$1" "$2" | sort -t. -k1,1n -k2,2n -k3,3n -k4,4n | head -n1)" = "$1" ]; }
 
@@ -122,7 +139,8 @@ if [ -z "$version" ]; then
     done
 fi
 
-# NumPy: OpenCV built for NumPy 1 (before 4.10.0.84) with NumPy 2, or a declared range.
+# NumPy: OpenCV built for NumPy 1 (before 4.10.0.84) with NumPy 2 (acted on only when
+# import cv2 fails), or a NumPy outside the range the OpenCV wheel declares.
 abi=0
 numpy_spec=""
 numpy_major=${numpy%%.*}
@@ -130,14 +148,16 @@ if [ "$numpy" != "-" ]; then
     for name in $variants; do
         v=$(vversion "$name")
         if [ "$numpy_major" -ge 2 ] 2>/dev/null && version_lt "$v" 4.10.0.84; then
-            abi=1; break
+            [ "$import_ok" = 0 ] && abi=1
+            break
         fi
-        if [ "$numpy_abi" = 1 ] && [ "$(vspec "$name")" != "-" ]; then
+        if [ "$(vfit "$name")" = no ] \
+            || { [ "$(vfit "$name")" = - ] && [ "$numpy_abi" = 1 ] && [ "$(vspec "$name")" != - ]; }; then
             numpy_spec=$(vspec "$name"); break
         fi
     done
 fi
-[ "$import_ok" = 1 ] && [ "$count" -eq 1 ] && [ "$abi" = 0 ] && {
+[ "$import_ok" = 1 ] && [ "$count" -eq 1 ] && [ "$abi" = 0 ] && [ -z "$numpy_spec" ] && {
     echo "import cv2 works and one OpenCV variant is installed ($variants $version): nothing to repair."
     exit 0
 }

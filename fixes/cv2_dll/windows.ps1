@@ -44,9 +44,25 @@ for dist in md.distributions():
                     continue
             spec.append(re.sub(r"^\s*numpy\s*", "", req).strip().strip("()"))
         found[name] = (dist.version, ",".join(s for s in spec if s))
+try:
+    from packaging.specifiers import SpecifierSet
+except ImportError:
+    try:
+        from pip._vendor.packaging.specifiers import SpecifierSet
+    except ImportError:
+        SpecifierSet = None
 for name in names:
     if name in found:
-        print("variant", name, found[name][0], found[name][1] or "-")
+        version, spec = found[name]
+        fit = "-"
+        if spec and SpecifierSet is not None:
+            try:
+                spec = str(SpecifierSet(spec))
+                if numpy:
+                    fit = "yes" if SpecifierSet(spec).contains(numpy, prereleases=True) else "no"
+            except Exception:
+                pass
+        print("variant", name, version, spec or "-", fit)
 print("numpy", numpy or "-")
 print("bits", struct.calcsize("P") * 8)
 '@
@@ -56,11 +72,12 @@ if ($LASTEXITCODE -ne 0) { Write-Output "cannot run $python"; exit 1 }
 $variants = @()
 $versions = @{}
 $specs = @{}
+$fits = @{}
 $numpy = "-"
 $bits = 64
 foreach ($line in $info) {
     $f = $line -split " "
-    if ($f[0] -eq "variant") { $variants += $f[1]; $versions[$f[1]] = $f[2]; $specs[$f[1]] = $f[3] }
+    if ($f[0] -eq "variant") { $variants += $f[1]; $versions[$f[1]] = $f[2]; $specs[$f[1]] = $f[3]; $fits[$f[1]] = $f[4] }
     elseif ($f[0] -eq "numpy") { $numpy = $f[1] }
     elseif ($f[0] -eq "bits") { $bits = [int]$f[1] }
 }
@@ -91,13 +108,17 @@ if (-not $version) {
 $abi = $false
 $numpyMajor = 0
 if ($numpy -ne "-") { $numpyMajor = [int]($numpy -split "\.")[0] }
-foreach ($name in $variants) {
-    $v = [version]($versions[$name] -replace '[^0-9.].*$', '')
-    if ($numpyMajor -ge 2 -and $v -lt [version]"4.10.0.84") { $abi = $true }
-}
 $numpy_spec = ""
-if ($numpyAbi -and -not $abi) {
-    foreach ($name in $variants) { if ($specs[$name] -and $specs[$name] -ne "-") { $numpy_spec = $specs[$name]; break } }
+# OpenCV built for NumPy 1 (before 4.10.0.84) with NumPy 2 (acted on only when import cv2
+# fails), or a NumPy outside the range the OpenCV wheel declares.
+if ($numpy -ne "-") {
+    foreach ($name in $variants) {
+        $v = [version]($versions[$name] -replace '[^0-9.].*$', '')
+        if ($numpyMajor -ge 2 -and $v -lt [version]"4.10.0.84") { $abi = -not $importOk; break }
+        if ($fits[$name] -eq "no" -or ($fits[$name] -eq "-" -and $numpyAbi -and $specs[$name] -ne "-")) {
+            $numpy_spec = $specs[$name]; break
+        }
+    }
 }
 $switch = ($variants.Count -gt 1)
 
@@ -153,7 +174,7 @@ function Plan {
             Step user $python -m pip install "$variant==$version"
         }
     }
-    if ($numpy_spec) {
+    if ($numpy_spec -and -not $abi) {
         # envdoctor-step: pip-install-numpy
         Step user $python -m pip install "numpy$numpy_spec"
     }
