@@ -39,19 +39,60 @@ def counts(results: list[CheckResult]) -> dict[str, int]:
     return table
 
 
+# The chain a GPU stack is built in (issue 4): the driver works; CUDA can start; the
+# framework build can use a GPU (not CPU-only, imports at all); the driver is new enough
+# for the build's CUDA; the build has kernels for the GPU; CUDA_VISIBLE_DEVICES lets the
+# GPU through; the libraries load. Each link: (check id, finding codes or None for any).
+_CHAIN: list[tuple[str, Optional[tuple[str, ...]]]] = [
+    ("gpu.driver", None),
+    ("cuda.driver_compat", ("cuda.E002", "cuda.E003", "cuda.E004", "cuda.E005")),
+    ("framework.cuda_build", ("framework.E001",)),
+    ("framework.gpu_visible", ("framework.E020", "framework.E026", "framework.E027",
+                               "framework.E028")),
+    ("framework.cuda_build", ("framework.E002",)),
+    ("cuda.driver_compat", ("cuda.E001",)),
+    ("framework.gpu_visible", ("framework.E021",)),
+    ("framework.arch", None),
+    ("framework.gpu_visible", ("framework.E022",)),
+    ("env.cuda_visible_devices", None),
+    ("framework.gpu_visible", ("framework.E023",)),
+    ("cuda.cudnn", None),
+    ("framework.gpu_visible", None),
+]
+
+
 def primary_cause(results: list[CheckResult]) -> Optional[dict[str, Any]]:
-    """The first broken link, in the order a GPU stack is built: driver, CUDA, libraries,
-    framework. Other failures stay in the report as secondary findings."""
-    order = ["gpu.driver", "env.cuda_visible_devices", "cuda.driver_compat", "cuda.cudnn",
-             "framework.cuda_build", "framework.arch", "framework.gpu_visible"]
-    by_id = {r.id: r for r in results}
-    for check_id in order + sorted(by_id):
-        result = by_id.get(check_id)
-        if result and result.status is Status.FAIL:
-            worst = max(result.findings, key=lambda f: f.level, default=None)
-            return {"check": result.id, "code": worst.code if worst else None,
-                    "message": worst.message if worst else result.summary}
-    return None
+    """The first broken link, in the order a GPU stack is built (see ``_CHAIN``); then any
+    other failing check. The other failures are listed as ``secondary``."""
+    from envdoctor.result import ERROR
+
+    failing = [r for r in results if r.status is Status.FAIL]
+    links: list[tuple[CheckResult, Any]] = []
+    for check_id, codes in _CHAIN + [(r.id, None) for r in sorted(failing, key=lambda r: r.id)]:
+        for result in failing:
+            if result.id != check_id:
+                continue
+            errors = [f for f in result.findings if f.level >= ERROR
+                      and (codes is None or f.code in codes)]
+            if codes is None and not errors:
+                links.append((result, None))  # failed without an error finding
+            links.extend((result, f) for f in errors)
+    if not links:
+        return None
+    ordered: list[tuple[CheckResult, Any]] = []
+    for result, found in links:  # first place of each finding wins
+        if not any(r is result and f is found for r, f in ordered):
+            ordered.append((result, found))
+    result, found = ordered[0]
+    secondary: list[dict[str, Any]] = []
+    for r, f in ordered[1:]:
+        item = {"check": r.id, "code": f.code if f is not None else None}
+        if item not in secondary and (item["check"], item["code"]) != (
+                result.id, found.code if found is not None else None):
+            secondary.append(item)
+    return {"check": result.id, "code": found.code if found is not None else None,
+            "message": found.message if found is not None else result.summary,
+            "secondary": secondary}
 
 
 def build_report(facts: Facts, results: list[CheckResult], *, fail_on: str = "fail",

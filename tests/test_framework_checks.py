@@ -384,3 +384,46 @@ def test_static_causes_say_will_not_and_live_ones_say_does_not():
     live = run_check("framework.gpu_visible", make_facts(
         gpus=[RTX_4090], installed=cpu, live={"torch": torch_live()}))
     assert "PyTorch does not see the GPU" in finding(live, "framework.E020").message
+
+
+def primary_of(facts):
+    checks = [c for c in registry.all_checks() if c.area in ("framework", "env", "cuda", "gpu")]
+    doc = report.build_report(facts, runner.run_checks(checks, facts), redact=False)
+    validate_report(doc)
+    return doc["summary"]["primary_cause"]
+
+
+def test_primary_cause_follows_the_chain_not_the_check_order():
+    # A CPU-only torch and a CUDA_VISIBLE_DEVICES naming a GPU that does not exist: the
+    # build is the first broken link; the variable stays as a secondary cause.
+    live = {"torch": torch_live(error="AssertionError: Torch not compiled with CUDA enabled")}
+    facts = make_facts(gpus=[RTX_4090], installed={"torch": torch_info("2.7.1+cpu", None)},
+                       live=live, env={"CUDA_VISIBLE_DEVICES": "7"})
+    primary = primary_of(facts)
+    assert (primary["check"], primary["code"]) == ("framework.cuda_build", "framework.E001")
+    assert {"check": "env.cuda_visible_devices", "code": "env.E001"} in primary["secondary"]
+
+
+def test_primary_cause_for_a_build_too_new_for_the_driver():
+    facts = make_facts(gpus=[RTX_4090], driver="470.82.01",
+                       installed={"torch": torch_info("2.7.1", "12.8")},
+                       live={"torch": torch_live(arch_list=["sm_89"])})
+    facts["cuda"] = {"runtimes": [], "cudnn": [], "toolkits": []}
+    facts["probes"]["cuda"] = {"status": "ok", "duration_ms": 0.1}
+    primary = primary_of(facts)
+    assert (primary["check"], primary["code"]) == ("framework.cuda_build", "framework.E002")
+    assert "insufficient" in primary["message"]
+    secondary = {(s["check"], s["code"]) for s in primary["secondary"]}
+    assert ("cuda.driver_compat", "cuda.E001") in secondary
+
+
+def test_a_broken_driver_comes_before_every_framework_cause():
+    facts = make_facts(gpus=[RTX_4090], installed={"torch": torch_info("2.7.1+cpu", None)},
+                       live={"torch": torch_live()})
+    facts["nvidia"]["errors"] = [{"source": "nvml", "code": "LIB_RM_VERSION_MISMATCH",
+                                  "message": "Driver/library version mismatch"}]
+    facts["nvidia"]["kernel"] = {"module_version": "550.54.14"}
+    facts["nvidia"]["driver_version"] = "550.54.15"
+    primary = primary_of(facts)
+    assert (primary["check"], primary["code"]) == ("gpu.driver", "gpu.E004")
+    assert primary["secondary"][0]["code"] == "framework.E001"
