@@ -306,9 +306,14 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
     for finding in found:
         say(f"  - {finding['code']}: {finding['message']}")
     if not plan.steps:
-        say("No automatic repair for this:")
+        say("No automatic repair for this; what to do by hand:")
         for note in plan.notes:
-            say(f"  note: {note}")
+            say(f"  - {note}")
+        if not plan.notes:
+            hints = [f["hint"] for f in found if f.get("hint")
+                     and not f["hint"].startswith(f"envdoctor fix {fix.name}")]
+            for hint in hints or ["run `envdoctor check` and follow the hints there"]:
+                say(f"  - {hint}")
         return EXIT_FAILED
     say("Plan:")
     for line in describe_plan(plan, admin):
@@ -328,7 +333,11 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
             return EXIT_DECLINED
         out.write(f"Run {len(runnable)} step(s) now? [y/N] ")
         out.flush()
-        answer = (stdin.readline() or "").strip().lower()
+        try:
+            answer = (stdin.readline() or "").strip().lower()
+        except (KeyboardInterrupt, EOFError, OSError, ValueError):
+            answer = ""
+            say("")
         if answer not in ("y", "yes"):
             say("Declined: nothing was changed.")
             return EXIT_DECLINED

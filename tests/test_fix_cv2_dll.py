@@ -365,3 +365,79 @@ def test_end_to_end_two_real_variants_become_one(tmp_path):
     check = subprocess.run([str(py), "-c", "import cv2; print(cv2.__version__)"],
                            capture_output=True, text=True, env=env, timeout=120)
     assert check.returncode == 0, check.stderr
+
+
+# -- every finding the fix repairs names it, and every such finding gets a plan ---------
+
+def _all_scenarios():
+    v49, v410 = variant("opencv-python"), variant("opencv-python", "4.10.0.84", 2,
+                                                  tags=("cp37-abi3-win_amd64",))
+    ubuntu = {"id": "ubuntu", "version_id": "22.04"}
+    yield make_facts([v49, variant("opencv-python-headless")], display=True)
+    yield make_facts([variant("opencv-contrib-python")], error=LIBGL, display=True,
+                     distribution=ubuntu)
+    yield make_facts([variant("opencv-python-headless")], error=GTHREAD, distribution=ubuntu)
+    yield make_facts([variant("opencv-python-headless")], error=GTHREAD,
+                     distribution={"id": "gentoo"})
+    yield make_facts([variant("opencv-python-headless")], numpy="2.1.0",
+                     error="numpy.core.multiarray failed to import")
+    # a NumPy ABI error the versions do not explain (OpenCV built for NumPy 2)
+    yield make_facts([variant("opencv-python-headless", "4.10.0.84", 2, spec=">=1.21.2")],
+                     numpy="2.1.0", error="numpy.dtype size changed, may indicate binary "
+                                          "incompatibility")
+    yield make_facts([variant("opencv-python-headless", "4.13.0.90", built=2, spec=">=2")],
+                     numpy="1.26.4")
+    yield make_facts([v410], error=DLL, system="Windows", windows=windows_state(msvcp=False))
+    yield make_facts([v410], error=DLL, system="Windows", windows=windows_state(mfplat=False),
+                     n_edition=True)
+    yield make_facts([v410], error=DLL, system="Windows", windows=windows_state())
+    yield make_facts([v410], error="DLL load failed while importing cv2: %1 is not a valid "
+                                   "Win32 application.", system="Windows",
+                     windows=windows_state(), bits=32)
+
+
+@pytest.mark.parametrize("facts", list(_all_scenarios()))
+def test_findings_name_their_fix_and_the_plan_always_says_what_to_do(facts):
+    from envdoctor import fixer
+
+    result = run_check("pip.opencv", facts)
+    fixed = [f for f in result.findings if f.fix]
+    for finding in result.findings:
+        if finding.fix:
+            assert fixer.get_fix(finding.fix) is not None, finding.fix
+            assert finding.hint.startswith(f"envdoctor fix {finding.fix}"), finding.hint
+        else:
+            assert "envdoctor fix" not in (finding.hint or ""), finding.hint
+    if fixed:
+        plan = plan_for(facts)
+        assert plan.steps or plan.notes, [f.code for f in fixed]
+        for step in plan.steps:
+            # pip runs as this interpreter's module, never a bare `pip`
+            assert step.argv is None or step.argv[0] != "pip"
+            if step.argv and "pip" in step.argv:
+                assert step.argv[:3] == [PY, "-m", "pip"]
+
+
+def test_numpy_abi_error_the_versions_do_not_explain_gets_an_exact_command():
+    facts = make_facts([variant("opencv-python-headless", "4.10.0.84", 2, spec=">=1.21.2")],
+                       numpy="2.1.0", error="numpy.dtype size changed, may indicate binary "
+                                            "incompatibility")
+    plan = plan_for(facts)
+    assert plan.steps == []
+    assert any(f"{PY} -m pip install --upgrade opencv-python-headless numpy" in n
+               for n in plan.notes)
+
+
+@pytest.mark.parametrize("kwargs, installed, words", [
+    ({"container": "docker", "display": True}, ["opencv-python", "opencv-python-headless"],
+     ["docker container", "GUI functions are left out"]),
+    ({"display": False}, ["opencv-python", "opencv-python-headless"], ["no display"]),
+    ({"display": True}, ["opencv-python-headless", "opencv-contrib-python-headless"],
+     ["only headless variants", "contrib includes"]),
+    ({"display": True}, ["opencv-python", "opencv-python-headless"], ["GUI support"]),
+])
+def test_the_plan_says_why_it_keeps_that_variant(kwargs, installed, words):
+    plan = plan_for(make_facts([variant(n) for n in installed], **kwargs))
+    why = plan.steps[-1].why
+    for word in words:
+        assert word in why, why

@@ -221,3 +221,33 @@ def test_root_steps_run_as_root_and_the_recheck_reports_what_remains(inproc, tmp
     # The fake cv2 still cannot find libgthread: the re-check must say so.
     assert code == 1
     assert "The problem remains" in out.getvalue()
+
+
+class _InterruptedStdin(io.StringIO):
+    def readline(self, *args):  # what Ctrl-C at the prompt does
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_at_the_prompt_is_declining_not_a_traceback(inproc):
+    site, log = inproc
+    two_variants(site)
+    distributions.refresh()
+    out = io.StringIO()
+    code = fixer.run_fix("cv2-dll", interactive=True, stdin=_InterruptedStdin(), out=out)
+    assert code == 5
+    assert "Declined: nothing was changed." in out.getvalue()
+    assert fakes.read_log(log) == []
+
+
+def test_os_without_emit_script_is_a_usage_error():
+    proc = run_envdoctor("fix", "cv2-dll", "--os", "windows")
+    assert proc.returncode == 2
+    assert "--os works only with --emit-script" in proc.stderr
+
+
+@pytest.mark.skipif(platform.system() not in ("Linux", "Windows"), reason="script per OS")
+def test_emit_script_for_this_os_says_how_to_run_it_with_this_python():
+    proc = run_envdoctor("fix", "cv2-dll", "--emit-script")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("#!/bin/sh") or proc.stdout.startswith("# cv2-dll")
+    assert sys.executable in proc.stderr and "--emit-script >" in proc.stderr

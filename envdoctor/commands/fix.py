@@ -45,6 +45,16 @@ def _emit(name: str, system: Optional[str]) -> int:
                          f"{', '.join(sorted(fix.scripts)) or 'none'})\n")
         return fixer.EXIT_NOT_APPLICABLE
     sys.stdout.write(text)
+    if wanted == platform.system():
+        # How to run it, on stderr so that `> file` keeps only the script. The script's
+        # default interpreter is python3/python: name this one, the one envdoctor checked.
+        exe = sys.executable or "python3"
+        exe = f'"{exe}"' if " " in exe else exe
+        file = f"{name}.ps1" if wanted == "Windows" else f"{name}.sh"
+        run = (f"powershell -ExecutionPolicy Bypass -File {file} -Python {exe}"
+               if wanted == "Windows" else f"sh {file} {exe}")
+        sys.stderr.write(f"envdoctor: save it with `envdoctor fix {name} --emit-script > "
+                         f"{file}`, read it, then run `{run}`\n")
     return 0
 
 
@@ -78,6 +88,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         if emit_script:
             raise typer.Exit(_emit(name, os_name))
+        if os_name:
+            sys.stderr.write("envdoctor: error: --os works only with --emit-script (a fix "
+                             "runs on this machine's OS)\n")
+            raise typer.Exit(2)
         from envdoctor import fixer
 
         raise typer.Exit(fixer.run_fix(name, dry_run=dry_run, yes=yes))

@@ -137,6 +137,32 @@ def _findings(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _keep_reason(keep: str, installed: list[str], facts: dict[str, Any]) -> str:
+    """Why this variant, in the user's terms (the rule is choose_variant's)."""
+    op = facts.get("opencv") or {}
+    imp = op.get("import") or {}
+    container = (facts.get("platform") or {}).get("container")
+    why: list[str] = []
+    if keep.endswith("-headless"):
+        if imp.get("cause") == "missing-library" and imp.get("library"):
+            why.append(f"{imp['library']} is missing and the headless variant does not "
+                       "need it")
+        elif container:
+            why.append(f"this runs in a {container} container" if isinstance(container, str)
+                       else "this runs in a container")
+        elif op.get("display") is False:
+            why.append("there is no display (DISPLAY and WAYLAND_DISPLAY are not set)")
+        elif all(n.endswith("-headless") for n in installed):
+            why.append("only headless variants were installed")
+        if why and any(not n.endswith("-headless") for n in installed):
+            why.append("cv2.imshow and other GUI functions are left out")
+    elif len(installed) > 1:
+        why.append("the variant with GUI support (cv2.imshow), as you have a display")
+    if "-contrib-" in keep and len(installed) > 1:
+        why.append("contrib includes every module of the main package")
+    return "; ".join(why) or "the variant you had"
+
+
 def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
     from envdoctor.checks.pip_opencv import choose_variant, numpy_mismatch
 
@@ -172,11 +198,7 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
                     "which other packages may need (to keep this OpenCV instead: "
                     f'{python} -m pip install "numpy<2")'))
         else:
-            reason = "the only variant to keep"
-            if keep["name"].endswith("-headless") and any(
-                    not n.endswith("-headless") for n in installed):
-                reason = ("the headless variant needs no libGL/X11 and no display (server, "
-                          "container, or libGL missing)")
+            reason = _keep_reason(keep["name"], installed, facts)
             result.steps.append(Step(
                 f"install exactly one variant: {keep['name']}=={keep['version']}",
                 render("pip-install-variant", python=python, variant=keep["name"],
@@ -240,6 +262,12 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
                 "without administrator rights, the headless variant is the alternative: "
                 f"{python} -m pip uninstall -y {' '.join(installed) or 'opencv-python'} and "
                 f"{python} -m pip install opencv-python-headless")
+    if "pip.E302" in codes and not mismatch:
+        name = keep["name"] if keep else "opencv-python"
+        result.notes.append(
+            "import cv2 fails with a NumPy ABI error, but the installed versions do not say "
+            "which side is wrong; upgrade both to releases built for each other: "
+            f"{python} -m pip install --upgrade {name} numpy")
     if "pip.E306" in codes:
         result.notes.append(
             "this Python and the OpenCV wheel are built for different architectures "
