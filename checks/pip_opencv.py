@@ -145,10 +145,15 @@ def _first_line(imp: dict[str, Any]) -> str:
 
 
 def _pip(facts: dict[str, Any]) -> str:
-    exe = (facts.get("python") or {}).get("executable") or "python"
-    if " " in exe:
-        exe = f'"{exe}"'
-    return f"{exe} -m pip"
+    from envdoctor.hints import pip_command
+
+    return pip_command(facts)
+
+
+def _python(facts: dict[str, Any]) -> str:
+    from envdoctor.hints import python_command
+
+    return python_command(facts)
 
 
 def _import_findings(facts: dict[str, Any], imp: dict[str, Any],
@@ -188,10 +193,13 @@ def _import_findings(facts: dict[str, Any], imp: dict[str, Any],
     if cause == "dll-load-failed" and system == "Windows":
         why = _windows_cause(facts)
         if why == "vc-runtime":
+            bits = (facts.get("platform") or {}).get("python_bits") or \
+                (facts.get("python") or {}).get("bits")
+            arch = "x86" if bits == 32 else "x64"
             return [Finding("pip.E303", ERROR, "import cv2 fails with 'DLL load failed': the "
                             f"Visual C++ 2015-2022 runtime is missing ({error_line}).",
                             hint=f"{FIX_HINT} (installs it with winget, or get "
-                                 "https://aka.ms/vs/17/release/vc_redist.x64.exe)",
+                                 f"https://aka.ms/vs/17/release/vc_redist.{arch}.exe)",
                             fix=FIX, details=base)]
         if why == "media-pack":
             return [Finding("pip.E304", ERROR, "import cv2 fails with 'DLL load failed' on a "
@@ -209,15 +217,18 @@ def _import_findings(facts: dict[str, Any], imp: dict[str, Any],
         sig = imp.get("signal")
         hint = ("your CPU may lack an instruction set this OpenCV build needs; run "
                 "`envdoctor check --only cpu`" if sig == "SIGILL" else
-                "run `python -X faulthandler -c \"import cv2\"` to see where it crashes; "
-                f"reinstall one variant: {FIX_HINT}")
+                f"run `{_python(facts)} -X faulthandler -c \"import cv2\"` to see where it "
+                "crashes; if it is inside cv2, reinstall it: "
+                f"{_pip(facts)} install --force-reinstall "
+                f"{keep['name'] if keep else 'opencv-python'}")
         return [Finding("pip.E308", ERROR, f"import cv2 crashed the interpreter ({sig}).",
                         hint=hint, details={**base, "signal": sig})]
     if cause == "timeout":
         return [Finding("pip.W304", WARNING, "import cv2 did not finish within the timeout "
                         f"({imp.get('duration_ms')} ms).",
-                        hint="run `python -c \"import cv2\"` to see whether it hangs; "
-                             "rerun with a longer --timeout on a slow disk", details=base)]
+                        hint=f"run `{_python(facts)} -c \"import cv2\"` to see whether it "
+                             "hangs; on a slow disk rerun `envdoctor check --timeout 60`",
+                        details=base)]
     return [Finding("pip.E309", ERROR, f"import cv2 fails: {error_line}.",
                     hint=f"reinstall one variant: {_pip(facts)} install --force-reinstall "
                          f"{keep['name'] if keep else 'opencv-python'}", details=base)]

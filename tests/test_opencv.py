@@ -217,3 +217,22 @@ def test_declared_numpy_range_violated_but_import_works():
     found = {f.code: f for f in result.findings}
     assert result.status.value == "warn"
     assert found["pip.W303"].fix == "cv2-dll"
+
+
+def test_windows_vc_runtime_link_matches_a_32bit_python():
+    facts = windows_facts(DLL_ERROR, {**ALL_DLLS, "msvcp140.dll": False}, bits=32,
+                          tags=("cp37-abi3-win32",))
+    found = {f.code: f for f in run_check("pip.opencv", facts).findings}
+    assert "vc_redist.x86.exe" in found["pip.E303"].hint
+
+
+@pytest.mark.parametrize("imp, code", [
+    ({"ok": False, "cause": "crash", "signal": "SIGSEGV"}, "pip.E308"),
+    ({"ok": False, "cause": "timeout", "duration_ms": 9500}, "pip.W304"),
+])
+def test_commands_in_hints_name_this_interpreter(imp, code):
+    facts = windows_facts("", ALL_DLLS)
+    facts["opencv"]["import"] = imp
+    found = {f.code: f for f in run_check("pip.opencv", facts).findings}
+    assert found[code].hint.startswith("run `C:/py/python.exe ")
+    assert " python " not in found[code].hint and "`python " not in found[code].hint
