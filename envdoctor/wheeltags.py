@@ -983,23 +983,34 @@ def _suggest(wheel_tags: list[str], target: Target, supported: list[str],
     if fits["platform"]:
         plat = next(p for _, _, p in triples if p in {x for _, _, x in sup})
         return f"{pair[0]}-{pair[1]}-{plat}", ""
-    plat, note = _preferred_platform(target)
+    plat, note = _preferred_platform(target, [p for _, _, p in triples])
     if not plat:
         return None, ""
     return f"{pair[0]}-{pair[1]}-{plat}", note
 
 
-def _preferred_platform(target: Target) -> tuple[Optional[str], str]:
+def _preferred_platform(target: Target, wheel_platforms: Iterable[str] = ()
+                        ) -> tuple[Optional[str], str]:
     arch = target.arch
     platforms = target.platform_list()
     if target.system == "linux":
         if arch == "armv8l":  # 32-bit ARM on a 64-bit kernel: armv7l wheels are the ones built
             platforms = [p for p in platforms if p.endswith("armv7l")] or platforms
-        many = next((p for p in platforms if p.startswith("manylinux_")), None)
-        if many:
-            parts = many.split("_")
-            return many, (f"any manylinux_2_N_{'_'.join(parts[3:])} wheel with N at most "
-                          f"{parts[2]} fits; manylinux2014 means 2.17")
+        manys = [p for p in platforms if p.startswith("manylinux_")]
+        if manys:
+            newest = manys[0]
+            parts = newest.split("_")
+            suffix = "_".join(parts[3:])
+            # A name that exists on package indexes: the wheel's own manylinux level when
+            # this glibc takes it, else manylinux2014 (2.17, the most widely built), else
+            # the newest this glibc accepts.
+            levels = [info["min_version"] for info in map(parse_platform, wheel_platforms)
+                      if info["libc"] == "glibc" and info["min_version"]]
+            wanted = [f"manylinux_{v[0]}_{v[1]}_{suffix}" for v in sorted(levels)]
+            wanted.append(f"manylinux_2_17_{suffix}")
+            many = next((p for p in wanted if p in manys), newest)
+            return many, (f"any manylinux_2_N_{suffix} wheel with N at most {parts[2]} "
+                          "fits; manylinux2014 means 2.17")
         musl = next((p for p in platforms if p.startswith("musllinux_")), None)
         if musl:
             return musl, "an older musllinux_1_N wheel fits too"

@@ -54,17 +54,20 @@ CASES = [
     ("foo-1.0-cp311-cp311-linux_x86_64.whl", MAC_ARM, ["operating-system"],
      "cp311-cp311-macosx_14_0_arm64", ["Linux", "macOS"]),
     ("torch-2.1.0-cp311-cp311-linux_aarch64.whl", PI32, ["32bit-userland-64bit-kernel"],
-     "cp311-cp311-manylinux_2_36_armv7l", ["uname -m says aarch64", "32-bit"]),
+     "cp311-cp311-manylinux_2_17_armv7l", ["uname -m says aarch64", "32-bit"]),
     ("numpy-1.26.4-cp311-cp311-win_amd64.whl", WIN32_ON_64, ["32bit-python-64bit-os"],
      "cp311-cp311-win32", ["32-bit", "64-bit Windows"]),
     ("x-1.0-cp312-cp312-manylinux_2_28_x86_64.whl", CENTOS7, ["glibc-too-old"],
      "cp312-cp312-manylinux_2_17_x86_64", ["glibc 2.28", "glibc 2.17"]),
     ("x-1.0-cp312-cp312-musllinux_1_2_x86_64.whl", DEBIAN12, ["musl-vs-glibc"],
-     "cp312-cp312-manylinux_2_36_x86_64", ["musl", "glibc"]),
+     "cp312-cp312-manylinux_2_17_x86_64", ["musl", "glibc"]),
     ("x-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", ALPINE,
      ["glibc-vs-musl"], "cp312-cp312-musllinux_1_2_x86_64", ["musl"]),
     ("x-1.0-cp312-cp312-manylinux_2_17_aarch64.whl", DEBIAN12, ["architecture"],
-     "cp312-cp312-manylinux_2_36_x86_64", ["aarch64", "x86_64"]),
+     "cp312-cp312-manylinux_2_17_x86_64", ["aarch64", "x86_64"]),
+    # The suggestion keeps the wheel's manylinux level when this glibc takes it.
+    ("x-1.0-cp312-cp312-manylinux_2_28_aarch64.whl", DEBIAN12, ["architecture"],
+     "cp312-cp312-manylinux_2_28_x86_64", ["aarch64", "x86_64"]),
     ("x-1.0-cp312-cp312-linux_arm64.whl", ARM_SERVER, ["arch-naming"], None, ["aarch64"]),
     ("x-1.0-cp312-cp312-macosx_11_0_x86_64.whl", MAC_OLD, ["architecture"],
      "cp312-cp312-macosx_12_0_arm64", ["Intel", "Apple silicon"]),
@@ -92,7 +95,7 @@ CASES = [
     ("x-1.0-py2-none-any.whl", DEBIAN12, ["python-version"], "py3-none-any",
      ["Python 2 only"]),
     ("x-1.0-cp311-cp311-win_amd64.whl", DEBIAN12, ["python-version", "operating-system"],
-     "cp312-cp312-manylinux_2_36_x86_64", ["Windows", "Linux", "3.11"]),
+     "cp312-cp312-manylinux_2_17_x86_64", ["Windows", "Linux", "3.11"]),
 ]
 
 
