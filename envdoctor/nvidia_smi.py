@@ -184,6 +184,17 @@ def parse_gpu(gpu: Any, index: int) -> dict:
     }
 
 
+def _version(root: Any, tags: tuple[str, ...]) -> Optional[str]:
+    """The first of ``tags`` holding a version number, without a "[Deprecated; ...]" note."""
+    for tag in tags:
+        value = text(root, tag)
+        if value:
+            value = re.sub(r"\s*\[[^\]]*\]\s*$", "", value).strip()
+            if re.match(r"\d", value):
+                return value
+    return None
+
+
 def _salvage(raw: str) -> tuple[Optional[str], Optional[str]]:
     """A cut XML document closed after its last complete <gpu>, and what was cut."""
     end = raw.rfind("</gpu>")
@@ -222,8 +233,10 @@ def parse_xml(raw: str) -> dict:
         if root is not None:
             facts["parse_error"] = f"unexpected root element <{root.tag}>"
         return facts
-    facts["driver_version"] = text(root, "driver_version")
-    facts["cuda_driver_version"] = text(root, "cuda_version")
+    # Driver 610 and later mark <driver_version>/<cuda_version> "[Deprecated; ...]" and add
+    # KMD / CUDA UMD versions (nvidia-smi -q: "KMD Version", "CUDA UMD Version").
+    facts["driver_version"] = _version(root, ("kmd_version", "driver_version"))
+    facts["cuda_driver_version"] = _version(root, ("cuda_umd_version", "cuda_version"))
     facts["attached_gpus"] = number(root, "attached_gpus")
     for i, gpu in enumerate(root.findall("gpu")):
         facts["gpus"].append(parse_gpu(gpu, i))

@@ -110,6 +110,23 @@ def test_entities_in_a_hostile_file_are_not_expanded():
     assert nvidia_smi.parse_xml(raw)["driver_version"] == "1.2"
 
 
+def test_deprecated_version_fields_of_driver_610_and_later():
+    # nvidia-smi 610 (the Windows RTX 2080 SUPER capture in the corpus) prints "Driver
+    # Version : 610.62 [Deprecated; will be removed in CUDA 14.0. Use KMD Version instead]"
+    # and the same note on the CUDA version, with new KMD / CUDA UMD versions beside them.
+    note = " [Deprecated; will be removed in CUDA 14.0. Use {} instead]"
+    old_style = ("<nvidia_smi_log><driver_version>610.62" + note.format("KMD Version")
+                 + "</driver_version><cuda_version>13.3" + note.format("CUDA UMD Version")
+                 + "</cuda_version><attached_gpus>0</attached_gpus></nvidia_smi_log>")
+    facts = nvidia_smi.parse_xml(old_style)
+    assert (facts["driver_version"], facts["cuda_driver_version"]) == ("610.62", "13.3")
+    new_style = ("<nvidia_smi_log><driver_version>Deprecated</driver_version>"
+                 "<kmd_version>610.62</kmd_version><cuda_version>Deprecated</cuda_version>"
+                 "<cuda_umd_version>13.3</cuda_umd_version></nvidia_smi_log>")
+    facts = nvidia_smi.parse_xml(new_style)
+    assert (facts["driver_version"], facts["cuda_driver_version"]) == ("610.62", "13.3")
+
+
 # -- fake executables ----------------------------------------------------------------------
 def probe_with(tmp_path, timeout=5.0, **smi):
     bindir = tmp_path / "bin"
