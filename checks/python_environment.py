@@ -12,6 +12,24 @@ def _quote(path: str) -> str:
     return f'"{path}"' if " " in path else path
 
 
+def _activate_hint(env: dict[str, Any], conda: Any) -> str:
+    """How to make `pip` and `python` mean this environment, when it is one."""
+    exe = str(env.get("executable") or "")
+    prefix = str(env.get("prefix") or "")
+    if conda and prefix:
+        return f", or activate this environment first: conda activate {_quote(prefix)}"
+    if not env.get("virtual_env") or not prefix or not exe.startswith(prefix):
+        return ""
+    rest = exe[len(prefix):].replace("\\", "/").lstrip("/")
+    if rest.startswith("bin/"):
+        script = prefix.rstrip("/") + "/bin/activate"
+        return f", or activate this environment first: source {_quote(script)}"
+    if rest.lower().startswith("scripts/"):
+        script = prefix.rstrip("\\") + "\\Scripts\\activate"
+        return f", or activate this environment first: {_quote(script)}"
+    return ""
+
+
 @register(
     "python.environment",
     title="pip, PATH and Jupyter agree on this Python",
@@ -84,6 +102,8 @@ def check_environment(facts: Facts) -> Outcome:
         findings.append(Finding("python.W101", WARNING,
                                 f"pip is not installed for {exe}", hint=hint))
 
+    elsewhere: dict[str, list[dict[str, Any]]] = {}
+    slot: dict[str, int] = {}
     for cmd in env.get("pip_commands") or []:
         name, path, target = cmd.get("command"), cmd.get("path"), cmd.get("interpreter")
         if cmd.get("wrapper") or not target:
@@ -96,13 +116,22 @@ def check_environment(facts: Facts) -> Outcome:
                 hint=f"use `{python} -m pip` instead, and delete the stale {path}",
                 details=dict(cmd)))
         elif cmd.get("same_as_this") is False and not tool:
-            findings.append(Finding(
-                "python.W102", WARNING,
-                f"`{name}` on PATH ({path}) installs into {target}, not into this Python "
-                f"({exe}): packages it installs are not importable here",
-                hint=f"use `{python} -m pip install ...` (or activate the environment that "
-                     "owns this Python first)",
-                details=dict(cmd)))
+            if str(target) not in elsewhere:
+                slot[str(target)] = len(findings)
+                findings.append(Finding("python.W102", WARNING, ""))  # filled in below
+            elsewhere.setdefault(str(target), []).append(cmd)
+    for target, cmds in elsewhere.items():
+        # pip and pip3 going to the same other Python: one finding, where the first was.
+        names = " and ".join(f"`{c.get('command')}`" for c in cmds)
+        paths = ", ".join(str(c.get("path")) for c in cmds)
+        pyenv = " (pyenv shims)" if any(c.get("via") == "pyenv" for c in cmds) else ""
+        findings[slot[target]] = Finding(
+            "python.W102", WARNING,
+            f"{names} on PATH ({paths}){pyenv} install{'s' if len(cmds) == 1 else ''} into "
+            f"{target}, not into this Python ({exe}): packages installed that way are not "
+            "importable here",
+            hint=f"use `{python} -m pip install ...`" + _activate_hint(env, conda),
+            details=dict(cmds[0], commands=[c.get("command") for c in cmds]))
 
     kernels = [k for k in env.get("jupyter_kernels") or []
                if str(k.get("language") or "").lower() == "python"]

@@ -227,3 +227,71 @@ def test_this_machine_probe_never_raises_and_cli_report_is_valid(tmp_path):
     validate_report(report)
     (check,) = report["checks"]
     assert "python.W104" in [f["code"] for f in check["findings"]]
+
+
+def _pyenv(tmp_path: Path) -> tuple[Path, Path]:
+    """A pyenv tree: bash-wrapper shims for pip/pip3 and one installed version 3.9.1."""
+    root = tmp_path / "pyenv"
+    for name in ("pip", "pip3"):
+        _exe(root / "shims" / name, '#!/usr/bin/env bash\nset -e\nexec "$PYENV_ROOT/libexec/'
+             f'pyenv" exec "{name}" "$@"\n')
+    python = _exe(root / "versions" / "3.9.1" / "bin" / "python3.9", "#!/bin/sh\nexit 0\n")
+    for name in ("pip", "pip3"):
+        _exe(root / "versions" / "3.9.1" / "bin" / name, f"#!{python}\nimport sys\n")
+    _exe(tmp_path / "sysbin" / "bash", "#!/bin/sh\nexit 0\n")
+    return root, python
+
+
+@posix_only
+@pytest.mark.parametrize("chooser", ["global", "local", "env"])
+def test_pyenv_shims_resolve_to_the_python_they_run(tmp_path, monkeypatch, chooser):
+    root, python = _pyenv(tmp_path)
+    project = tmp_path / "project" / "src"
+    project.mkdir(parents=True)
+    monkeypatch.chdir(project)
+    ctx = _ctx(tmp_path, [root / "shims", tmp_path / "sysbin"], tmp_path / "nojupyter")
+    if chooser == "global":
+        (root / "version").write_text("3.9.1\n", encoding="utf-8")
+    elif chooser == "local":  # .python-version in a parent folder; the global one loses
+        (root / "version").write_text("system\n", encoding="utf-8")
+        (tmp_path / "project" / ".python-version").write_text("# pinned\n3.9.1\n",
+                                                              encoding="utf-8")
+    else:
+        (root / "version").write_text("system\n", encoding="utf-8")
+        ctx.environ["PYENV_VERSION"] = "3.8.0:3.9.1"  # the first that has pip wins
+    facts = probe_python_env(ctx)
+    commands = {c["command"]: c for c in facts["pip_commands"]}
+    assert commands["pip"]["interpreter"] == str(python)
+    assert commands["pip"]["via"] == "pyenv" and commands["pip"]["same_as_this"] is False
+    result = run_check("python.environment", facts_fixture(python_env=facts))
+    w102 = [f for f in result.findings if f.code == "python.W102"]
+    assert len(w102) == 1   # pip and pip3 to the same Python: one finding
+    assert "`pip` and `pip3`" in w102[0].message and "pyenv" in w102[0].message
+    assert str(python) in w102[0].message
+
+
+@posix_only
+def test_pyenv_system_version_is_the_next_pip_on_path(tmp_path):
+    root, _ = _pyenv(tmp_path)
+    _exe(tmp_path / "sysbin" / "pip", f"#!{sys.executable}\nimport sys\n")
+    ctx = _ctx(tmp_path, [root / "shims", tmp_path / "sysbin"], tmp_path / "nojupyter")
+    ctx.environ["PYENV_VERSION"] = "system"
+    commands = {c["command"]: c for c in probe_python_env(ctx)["pip_commands"]}
+    assert commands["pip"]["same_as_this"] is True
+    assert commands["pip3"].get("wrapper") == "bash"   # no system pip3: cannot tell
+
+
+def test_pip_elsewhere_in_a_venv_says_how_to_activate_it():
+    env = {"executable": "/home/u/proj/.venv/bin/python", "prefix": "/home/u/proj/.venv",
+           "virtual_env": True, "pip_module": {"module": "/x/pip", "module_version": "24.0"},
+           "pip_commands": [{"command": "pip", "path": "/usr/bin/pip",
+                             "interpreter": "/usr/bin/python3", "interpreter_exists": True,
+                             "same_as_this": False}]}
+    result = run_check("python.environment", facts_fixture(python_env=env))
+    assert result.findings[0].hint == ("use `/home/u/proj/.venv/bin/python -m pip install "
+                                       "...`, or activate this environment first: source "
+                                       "/home/u/proj/.venv/bin/activate")
+    system = dict(env, executable="/usr/bin/python3.12", prefix="/usr", virtual_env=False)
+    system["pip_commands"] = [dict(env["pip_commands"][0], interpreter="/opt/py/bin/python3")]
+    result = run_check("python.environment", facts_fixture(python_env=system))
+    assert result.findings[0].hint == "use `/usr/bin/python3.12 -m pip install ...`"

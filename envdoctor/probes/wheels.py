@@ -290,6 +290,55 @@ def script_interpreter(path: str, environ: dict) -> dict[str, Any]:
     return info
 
 
+def pyenv_shim_target(path: str, name: str, environ: dict, cwd: str) -> Optional[str]:
+    """The real script a pyenv shim (``$PYENV_ROOT/shims/NAME``) runs, decided the way
+    pyenv does, from files only (no ``pyenv which`` subprocess): PYENV_VERSION, else the
+    nearest ``.python-version`` from the current folder up, else
+    ``$PYENV_ROOT/version``, else "system" (the next NAME on PATH after the shims).
+    None when it cannot tell."""
+    shims = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(shims) != "shims":
+        return None
+    root = os.path.dirname(shims)
+    if not os.path.isdir(os.path.join(root, "versions")) and not environ.get("PYENV_ROOT"):
+        return None
+
+    def read_versions(file: str) -> Optional[list[str]]:
+        try:
+            with open(file, encoding="utf-8", errors="replace") as fh:
+                words = [w for line in fh.read(4096).splitlines()
+                         if not line.lstrip().startswith("#") for w in line.split()]
+        except OSError:
+            return None
+        return words or None
+
+    versions: Optional[list[str]] = None
+    if environ.get("PYENV_VERSION"):
+        versions = [v for v in environ["PYENV_VERSION"].split(":") if v]
+    folder = os.path.abspath(cwd) if cwd else ""
+    while versions is None and folder:
+        versions = read_versions(os.path.join(folder, ".python-version"))
+        parent = os.path.dirname(folder)
+        folder = "" if parent == folder else parent
+    if versions is None:
+        versions = read_versions(os.path.join(root, "version")) or ["system"]
+    for version in versions:
+        if version == "system":
+            import shutil
+
+            rest = os.pathsep.join(
+                d for d in (environ.get("PATH") or "").split(os.pathsep)
+                if d and os.path.normcase(os.path.abspath(d)) != os.path.normcase(shims))
+            found = shutil.which(name, path=rest)
+            if found:
+                return found
+            continue
+        candidate = os.path.join(root, "versions", version, "bin", name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
 def _pip_module() -> dict[str, Any]:
     import importlib.util
 
@@ -461,9 +510,22 @@ def probe_python_env(ctx: ProbeContext) -> dict:
         info["same_as_this"] = None
         if exe and not _looks_like_python(exe):
             # A shell wrapper (pyenv/asdf shims...): which Python it picks is decided at
-            # run time; say so rather than guess.
-            info["wrapper"] = os.path.basename(exe)
-        elif info["interpreter_exists"]:
+            # run time. pyenv's choice can be read from its files; others: say so rather
+            # than guess.
+            try:
+                cwd = os.getcwd()
+            except OSError:
+                cwd = ""
+            real = pyenv_shim_target(found, name, dict(ctx.environ), cwd)
+            resolved = script_interpreter(real, dict(ctx.environ)) if real else None
+            if resolved and resolved["interpreter"] and \
+                    _looks_like_python(resolved["interpreter"]):
+                exe = resolved["interpreter"]
+                info.update(interpreter=exe, how=f"pyenv shim -> {real}", via="pyenv",
+                            interpreter_exists=os.path.exists(exe))
+            else:
+                info["wrapper"] = os.path.basename(exe)
+        if not info.get("wrapper") and info["interpreter_exists"]:
             info["same_as_this"] = same_python(exe, sys.executable)
         commands.append(info)
     import importlib.util
@@ -472,6 +534,7 @@ def probe_python_env(ctx: ProbeContext) -> dict:
     return {
         "executable": sys.executable or None,
         "prefix": sys.prefix,
+        "virtual_env": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
         "tool_environment": _tool_environment(sys.prefix),
         "pip_module": _pip_module(),
         "ensurepip": importlib.util.find_spec("ensurepip") is not None,
