@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from envdoctor.facts import as_dict, dicts, number, strings
+
 _ARCH = re.compile(r"^(sm|compute)_(\d+?)(\d)([af]?)$")
 _DATA: dict[str, Any] = {}
 
@@ -53,7 +55,7 @@ def tensorflow_builds() -> dict:
 def version_tuple(text: Any) -> tuple[int, ...]:
     parts = []
     for piece in re.split(r"[.+\-]", str(text or "")):
-        if not piece.isdigit():
+        if not (piece.isdigit() and piece.isascii()):
             break
         parts.append(int(piece))
     return tuple(parts)
@@ -97,7 +99,7 @@ def parse_cc(value: Any) -> Optional[tuple[int, int]]:
     if isinstance(value, (list, tuple)) and len(value) == 2:
         try:
             return int(value[0]), int(value[1])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
     match = re.match(r"^\s*(\d+)\.(\d+)\s*$", str(value or ""))
     return (int(match.group(1)), int(match.group(2))) if match else None
@@ -118,7 +120,7 @@ def covering_entry(arch_list: list, cc: tuple[int, int]) -> Optional[str]:
     preferred over PTX), or None when nothing in the list runs there."""
     best: Optional[tuple[int, str]] = None
     ptx: Optional[tuple[tuple[int, int], str]] = None
-    for entry in arch_list or []:
+    for entry in arch_list if isinstance(arch_list, (list, tuple)) else ():
         parsed = parse_arch(entry)
         if parsed is None:
             continue
@@ -149,8 +151,7 @@ def nvidia_gpus(facts: dict) -> list[dict]:
     nvidia = facts.get("nvidia") or {}
     if not isinstance(nvidia, dict):
         return []
-    gpus = nvidia.get("gpus") or []
-    return [g for g in gpus if isinstance(g, dict)]
+    return dicts(nvidia.get("gpus"))
 
 
 def gpu_present(facts: dict) -> bool:
@@ -170,7 +171,7 @@ def driver_system(facts: dict) -> str:
 
         return cudacompat.driver_system(facts)
     except Exception:
-        system = ((facts.get("platform") or {}).get("system")) or "Linux"
+        system = as_dict(facts.get("platform")).get("system") or "Linux"
         return "Windows" if system == "Windows" else "Linux"
 
 
@@ -198,7 +199,7 @@ def min_driver(cuda: Any, facts: dict) -> Optional[str]:
 
 def visibility(facts: dict):
     """cuda_visible.resolve() of CUDA_VISIBLE_DEVICES against the NVML GPUs, or None."""
-    env = (facts.get("env") or {}).get("variables") or {}
+    env = as_dict(as_dict(facts.get("env")).get("variables"))
     raw = env.get("CUDA_VISIBLE_DEVICES")
     try:
         from envdoctor import cuda_visible
@@ -214,19 +215,18 @@ def visible_gpus(facts: dict) -> list[dict]:
     res = visibility(facts)
     if res is None or res.visible is None or res.mode == "unset":
         return gpus
-    by_index = {g.get("index", i): g for i, g in enumerate(gpus)}
+    by_index = {g.get("index") if isinstance(g.get("index"), int) else i: g
+                for i, g in enumerate(gpus)}
     return [by_index[i] for i in res.visible if i in by_index]
 
 
 def installed(facts: dict) -> dict[str, dict]:
-    fw = facts.get("frameworks") or {}
-    return {k: v for k, v in (fw.get("installed") or {}).items() if isinstance(v, dict)}
+    fw = as_dict(facts.get("frameworks"))
+    return {k: v for k, v in as_dict(fw.get("installed")).items() if isinstance(v, dict)}
 
 
 def live(facts: dict, name: str) -> dict:
-    fw = facts.get("frameworks") or {}
-    value = (fw.get("live") or {}).get(name)
-    return value if isinstance(value, dict) else {}
+    return as_dict(as_dict(as_dict(facts.get("frameworks")).get("live")).get(name))
 
 
 def is_cpu_only(name: str, info: dict, facts: dict) -> bool:
@@ -253,12 +253,12 @@ def sees_gpu(name: str, facts: dict) -> Optional[bool]:
         return None
     if name == "torch" and lv.get("mps_available") and not lv.get("cuda_available"):
         return None
-    return bool(lv.get("cuda_available")) and (lv.get("device_count") or 0) > 0 \
+    return bool(lv.get("cuda_available")) and (number(lv.get("device_count")) or 0) > 0 \
         if name != "onnxruntime" else bool(lv.get("cuda_available"))
 
 
 def tf_windows_unsupported(info: dict, facts: dict) -> bool:
-    system = (facts.get("platform") or {}).get("system")
+    system = as_dict(facts.get("platform")).get("system")
     last = version_tuple(tensorflow_builds()["windows_last_gpu"])
     return system == "Windows" and version_tuple(info.get("version"))[:2] > last
 
@@ -270,12 +270,12 @@ def live_error_text(name: str, facts: dict) -> Optional[str]:
     for key in ("error", "gpu_error", "runtime_error", "driver_error"):
         if lv.get(key):
             texts.append(str(lv[key]))
-    for w in lv.get("warnings") or []:
-        if re.search(r"CUDA|driver|GPU|cudnn|kernel", str(w), re.I):
-            texts.append(str(w))
-    texts.extend(str(s) for s in (lv.get("stderr_findings") or []))
-    for dev in lv.get("devices") or []:
-        test = dev.get("kernel_test") if isinstance(dev, dict) else None
+    for w in strings(lv.get("warnings")):
+        if re.search(r"CUDA|driver|GPU|cudnn|kernel", w, re.I):
+            texts.append(w)
+    texts.extend(strings(lv.get("stderr_findings")))
+    for dev in dicts(lv.get("devices")):
+        test = dev.get("kernel_test")
         if test and test != "ok":
             texts.append(str(test))
     return "; ".join(dict.fromkeys(texts))[:900] if texts else None
@@ -335,7 +335,7 @@ def recommend_torch(facts: dict, ccs: list[tuple[int, int]],
 
 
 def torch_install_command(rec: dict, facts: dict) -> str:
-    dists = ((facts.get("packages") or {}).get("distributions") or {})
+    dists = as_dict(as_dict(facts.get("packages")).get("distributions"))
     companions = [n for n in ("torchvision", "torchaudio") if n in dists]
     spec = f"torch=={rec['pin']}" if rec.get("pin") else f"torch=={rec['torch']}.*"
     # A CPU wheel 2.7.1+cpu already satisfies torch==2.7.1: uninstall first, or pip

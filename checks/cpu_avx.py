@@ -9,6 +9,7 @@ import os
 import re
 from typing import Any, Optional
 
+from envdoctor.facts import as_dict, strings
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
 
@@ -127,7 +128,7 @@ def check_avx(facts: dict[str, Any]) -> Outcome:
     checked: these requirements do not apply to them.
     """
     cpu = facts.get("cpu") or {}
-    dists = ((facts.get("packages") or {}).get("distributions") or {})
+    dists = as_dict(as_dict(facts.get("packages")).get("distributions"))
     machine = str(cpu.get("machine") or "").lower()
     model = friendly_model(cpu.get("model"))
     who = f"Your processor ({model})" if model else "Your processor"
@@ -136,7 +137,7 @@ def check_avx(facts: dict[str, Any]) -> Outcome:
     if machine and machine not in X86_MACHINES:
         return passed(f"{machine} processor: AVX and x86-64 levels are x86 features and do "
                       "not apply", details)
-    flags = {str(f).lower() for f in cpu.get("flags") or ()}
+    flags = {f.lower() for f in strings(cpu.get("flags"))}
     if not flags:
         source = cpu.get("flags_source") or "no source"
         return skipped(f"the processor's instruction sets are unknown ({source})", details)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from envdoctor.facts import as_dict, dicts
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
 
@@ -72,8 +73,8 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
     warns.
     """
     cuda = facts.get("cuda") or {}
-    entries = [c for c in cuda.get("cudnn") or [] if isinstance(c, dict) and c.get("version")]
-    frameworks = (facts.get("frameworks") or {}).get("installed") or {}
+    entries = [c for c in dicts(cuda.get("cudnn")) if c.get("version")]
+    frameworks = as_dict(as_dict(facts.get("frameworks")).get("installed"))
     wants = {name: info for name, info in sorted(frameworks.items())
              if isinstance(info, dict) and info.get("cudnn")}
     if not entries and not wants and not _cudnn_in_use([], facts):
@@ -125,14 +126,15 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
 
     # Wheels for a CUDA major nothing uses.
     used_majors = set()
-    for rt in cuda.get("runtimes") or []:
+    for rt in dicts(cuda.get("runtimes")):
         parts = _parts(rt.get("version"))
         if parts:
             used_majors.add(parts[0])
     for info in frameworks.values():
         if isinstance(info, dict) and _cuda_major(info):
             used_majors.add(_cuda_major(info))
-    for wheel in (e for e in entries if e.get("kind") == "pip" and e.get("cuda_major")):
+    for wheel in (e for e in entries if e.get("kind") == "pip"
+                  and e.get("cuda_major") and isinstance(e["cuda_major"], int)):
         if used_majors and wheel["cuda_major"] not in used_majors:
             findings.append(Finding(
                 "cuda.W101", WARNING,
@@ -170,13 +172,14 @@ def _cuda_major(info: dict) -> Optional[int]:
 def _cudnn_in_use(entries: list[dict], facts: dict[str, Any]) -> list[dict]:
     """cuDNN releases to judge: every one found, plus the one torch loaded (live)."""
     used = [dict(e) for e in entries]
-    live = ((facts.get("frameworks") or {}).get("live") or {}).get("torch") or {}
-    loaded = live.get("cudnn") if isinstance(live, dict) and live.get("status") == "ok" else None
+    frameworks = as_dict(facts.get("frameworks"))
+    live = as_dict(as_dict(frameworks.get("live")).get("torch"))
+    loaded = live.get("cudnn") if live.get("status") == "ok" else None
     if loaded:
         from envdoctor.cudacompat import cudnn_major_minor
 
         mm = cudnn_major_minor(loaded)
-        torch = ((facts.get("frameworks") or {}).get("installed") or {}).get("torch") or {}
+        torch = as_dict(frameworks.get("installed")).get("torch") or {}
         if mm and not any(cudnn_major_minor(e.get("version")) == mm for e in used):
             used.append({"version": f"{mm[0]}.{mm[1]}", "kind": "loaded by torch",
                          "where": "torch.backends.cudnn.version()",
@@ -209,9 +212,8 @@ def _support_matrix(entries: list[dict], facts: dict[str, Any]) -> list[Finding]
     """cuDNN releases vs the GPUs' compute capabilities and the CUDA major they serve."""
     from envdoctor.cudacompat import cudnn_gpu_verdict, cudnn_major_minor, cudnn_row
 
-    nvidia = facts.get("nvidia") or {}
-    gpus = [g for g in (nvidia.get("gpus") or []) if isinstance(g, dict)
-            and g.get("compute_capability")]
+    gpus = [g for g in dicts(as_dict(facts.get("nvidia")).get("gpus"))
+            if g.get("compute_capability")]
     findings: list[Finding] = []
     seen: set = set()
     for entry in _cudnn_in_use(entries, facts):
@@ -225,9 +227,9 @@ def _support_matrix(entries: list[dict], facts: dict[str, Any]) -> list[Finding]
         for gpu in gpus:
             cc = str(gpu.get("compute_capability"))
             verdict = cudnn_gpu_verdict(entry.get("version"), cc)
-            if verdict is None or (release, cc, entry.get("where")) in seen:
+            if verdict is None or (release, cc, str(entry.get("where"))) in seen:
                 continue
-            seen.add((release, cc, entry.get("where")))
+            seen.add((release, cc, str(entry.get("where"))))
             name = f"{gpu.get('name') or 'GPU ' + str(gpu.get('index'))} ({_cc_text(cc)})"
             if verdict["verdict"] == "unsupported":
                 working = _working_release(cc)

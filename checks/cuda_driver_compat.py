@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from envdoctor.facts import as_dict, dicts
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, skipped
 
@@ -30,14 +31,14 @@ TORCH_CUDA_TAGS = ("cu132", "cu130", "cu129", "cu128", "cu126", "cu124", "cu121"
 def runtimes(facts: dict[str, Any]) -> list[dict]:
     """Every CUDA runtime found: framework builds, pip wheels, toolkits, nvcc..."""
     found: list[dict] = []
-    frameworks = (facts.get("frameworks") or {}).get("installed") or {}
+    frameworks = as_dict(as_dict(facts.get("frameworks")).get("installed"))
     for name, info in sorted(frameworks.items()):
         if isinstance(info, dict) and info.get("cuda"):
             found.append({"version": str(info["cuda"]), "kind": "framework",
                           "where": f"{name} {info.get('version') or ''}".strip()
                           + (f" ({info['build']})" if info.get("build") else "")})
-    for rt in (facts.get("cuda") or {}).get("runtimes") or []:
-        if isinstance(rt, dict) and rt.get("version"):
+    for rt in dicts(as_dict(facts.get("cuda")).get("runtimes")):
+        if rt.get("version"):
             found.append(rt)
     return found
 
@@ -62,7 +63,7 @@ def label(rt: dict) -> str:
 def _older_build_hint(newest: Optional[str], rt: dict) -> str:
     if not newest:
         return "install a build for an older CUDA"
-    if rt.get("kind") == "framework" and (rt.get("where") or "").startswith("torch"):
+    if rt.get("kind") == "framework" and str(rt.get("where") or "").startswith("torch"):
         from envdoctor.cudacompat import cuda_major_minor
 
         limit = cuda_major_minor(newest) or (0, 0)
@@ -101,7 +102,7 @@ def check_driver_compat(facts: dict[str, Any]) -> Outcome:
     found = runtimes(facts)
     driver = nvidia.get("driver_version")
     gpus = nvidia.get("gpus") or []
-    libcuda = cuda.get("libcuda") or {}
+    libcuda = as_dict(cuda.get("libcuda"))
     findings: list[Finding] = []
     system = cudacompat.driver_system(facts)
     details: dict[str, Any] = {"driver_version": driver, "driver_table": system,
@@ -182,16 +183,16 @@ def check_driver_compat(facts: dict[str, Any]) -> Outcome:
                 details={**entry, "source": verdict.get("source"),
                          "newest_cuda_for_driver": newest}))
 
-    toolkits = [t for t in cuda.get("toolkits") or [] if t.get("exists") and t.get("version")]
-    versions = sorted({t["version"] for t in toolkits})
+    toolkits = [t for t in dicts(cuda.get("toolkits")) if t.get("exists") and t.get("version")]
+    versions = sorted({str(t["version"]) for t in toolkits})
     if len(toolkits) > 1:
         findings.append(Finding(
             "cuda.I001", INFO,
             "several CUDA toolkits are installed: " + ", ".join(
-                f"{t['version']} in {t['where']}" for t in toolkits)
+                f"{t['version']} in {t.get('where')}" for t in toolkits)
             + (f" ({len(versions)} different versions)" if len(versions) > 1 else ""),
             hint="make sure PATH, LD_LIBRARY_PATH and CUDA_HOME point at the one you build "
-                 "with", details={"toolkits": [t["where"] for t in toolkits]}))
+                 "with", details={"toolkits": [t.get("where") for t in toolkits]}))
 
     level = nvidia.get("cuda_driver_version")
     summary = f"driver {driver}" + (f" (CUDA {level})" if level else "")

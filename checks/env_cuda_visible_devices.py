@@ -80,7 +80,8 @@ def _gpu_count_seen(facts: dict[str, Any]) -> Optional[int]:
 
 
 def _probe_ok(facts: dict[str, Any], name: str) -> bool:
-    record = (facts.get("probes") or {}).get(name)
+    records = facts.get("probes")
+    record = records.get(name) if isinstance(records, dict) else None
     return isinstance(record, dict) and record.get("status") == "ok"
 
 
@@ -271,7 +272,7 @@ def _order_findings(variables: dict[str, str], gpus: Optional[list],
     if not gpus or len(gpus) < 2 or value == "PCI_BUS_ID":
         details["numbering"] = "pci" if value == "PCI_BUS_ID" else "cuda default"
         return out
-    kinds = {(g.get("name"), str(g.get("compute_capability")))
+    kinds = {(str(g.get("name")), str(g.get("compute_capability")))
              for g in gpus if isinstance(g, dict)}
     details["numbering"] = "fastest first: may differ from nvidia-smi"
     if len(kinds) > 1:

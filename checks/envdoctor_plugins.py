@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from envdoctor.facts import dicts
 from envdoctor.registry import register
 from envdoctor.result import WARNING, Finding, Outcome, outcome, passed
 
@@ -18,16 +19,17 @@ def check_plugins(facts: dict) -> Outcome:
     the package named in the finding.
     """
     plugins = facts["plugins"]
-    failed = plugins.get("failed") or []
-    loaded = plugins.get("loaded") or []
+    failed = dicts(plugins.get("failed"))
+    loaded = plugins.get("loaded") if isinstance(plugins.get("loaded"), list) else []
     if not failed:
         summary = f"{len(loaded)} plugin(s) loaded" if loaded else "no third-party plugins"
         return passed(summary, {"loaded": loaded})
     findings = [
         Finding("envdoctor.W001", WARNING,
-                f"Check plugin '{f['name']}' ({f['value']}) failed to load: {f['error']}",
+                f"Check plugin '{f.get('name')}' ({f.get('value')}) failed to load: "
+                f"{f.get('error')}",
                 hint="Upgrade or uninstall the package that provides it "
-                     f"(entry point '{f['name']}' in group envdoctor.checks).",
+                     f"(entry point '{f.get('name')}' in group envdoctor.checks).",
                 details=dict(f))
         for f in failed
     ]

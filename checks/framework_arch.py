@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from envdoctor.facts import dicts, strings
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
 
@@ -14,8 +15,8 @@ JAX_MIN_CC = (5, 2)
 def _torch_arch_list(facts: dict, info: dict) -> tuple[list, str]:
     """The arch list to judge by and where it came from: live first, table second."""
     lv = fw.live(facts, "torch")
-    if lv.get("status") == "ok" and lv.get("arch_list"):
-        return list(lv["arch_list"]), "torch.cuda.get_arch_list()"
+    if lv.get("status") == "ok" and strings(lv.get("arch_list")):
+        return strings(lv["arch_list"]), "torch.cuda.get_arch_list()"
     variant = fw.torch_variant(info.get("version"), info.get("build"))
     if variant and variant.get("arch"):
         note = "" if variant.get("verified") else ", unverified row"
@@ -27,8 +28,8 @@ def _torch_arch_list(facts: dict, info: dict) -> tuple[list, str]:
 def _kernel_failures(facts: dict) -> dict:
     """Capability -> the error text of the live child's tiny kernel, when it failed."""
     out = {}
-    for dev in fw.live(facts, "torch").get("devices") or []:
-        if isinstance(dev, dict) and dev.get("kernel_test") not in (None, "ok"):
+    for dev in dicts(fw.live(facts, "torch").get("devices")):
+        if dev.get("kernel_test") not in (None, "ok"):
             cc = fw.parse_cc(dev.get("compute_capability"))
             if cc:
                 out[cc] = str(dev["kernel_test"])

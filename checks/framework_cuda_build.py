@@ -3,6 +3,7 @@ GPU with this driver?"""
 
 from __future__ import annotations
 
+from envdoctor.facts import dicts
 from envdoctor.hints import pip_command
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
@@ -152,8 +153,8 @@ def check_cuda_build(facts: dict):
                 details={"framework": name, "version": info.get("version"),
                          "source": fw.tensorflow_builds()["windows_source"]}))
             continue
-        if name == "onnxruntime" and len(info.get("distributions") or []) > 1:
-            names = [d.get("name") for d in info["distributions"]]
+        if name == "onnxruntime" and len(dicts(info.get("distributions"))) > 1:
+            names = [d.get("name") for d in dicts(info["distributions"])]
             if any("gpu" in str(n) for n in names):
                 findings.append(Finding(
                     "framework.W004", WARNING,

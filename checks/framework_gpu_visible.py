@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from envdoctor.facts import as_dict, dicts, strings
 from envdoctor.hints import pip_command
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
@@ -18,7 +19,7 @@ _CPU_HINT = "envdoctor explain framework.cuda_build (the hint there names the ex
 def _failure(name: str, lv: dict, facts: dict) -> Finding:
     """A child that crashed, hung or could not import the framework."""
     label = fw.NAMES.get(name, name)
-    tail = [str(x) for x in (lv.get("stderr_tail") or [])][-5:]
+    tail = strings(lv.get("stderr_tail"))[-5:]
     details = {"framework": name, "status": lv.get("status"), "signal": lv.get("signal"),
                "stage": lv.get("stage"), "stderr_tail": tail}
     if lv.get("status") == "crashed":
@@ -91,16 +92,16 @@ def _causes(name: str, info: dict, facts: dict, seen: Optional[bool] = False
                  "`envdoctor explain framework.cuda_build`.",
             details={**details, "verdict": verdict}))
     # 3. the GPU's architecture is not compiled into the build
-    if name == "torch" and lv.get("arch_list"):
+    if name == "torch" and strings(lv.get("arch_list")):
         missing = [g for g in fw.visible_gpus(facts)
                    if fw.parse_cc(g.get("compute_capability"))
-                   and not fw.covering_entry(lv["arch_list"],
+                   and not fw.covering_entry(strings(lv["arch_list"]),
                                              fw.parse_cc(g.get("compute_capability")))]
         if missing:
             causes.append(Finding(
                 "framework.E022", ERROR,
                 f"PyTorch has no kernels for {fw.gpu_label(missing[0])} (it supports "
-                f"{' '.join(lv['arch_list'])}): \"{fw.KERNEL_IMAGE}\".",
+                f"{' '.join(strings(lv['arch_list']))}): \"{fw.KERNEL_IMAGE}\".",
                 hint="See `envdoctor explain framework.arch`; the framework.arch finding "
                      "names the build to install.", details=details))
     # 4. CUDA_VISIBLE_DEVICES hides every GPU
@@ -132,14 +133,13 @@ def _fewer_gpus(name: str, lv: dict, facts: dict) -> Optional[Finding]:
     gpus = fw.nvidia_gpus(facts)
     if not isinstance(count, int) or isinstance(count, bool) or not gpus:
         return None
-    if any((g.get("mig_mode") or {}).get("current") for g in gpus):
+    if any(as_dict(g.get("mig_mode")).get("current") for g in gpus):
         return None
     label = fw.NAMES.get(name, name)
     res = fw.visibility(facts)
     details = {"framework": name, "framework_count": count, "nvml_count": len(gpus),
                "nvml_gpus": [fw.gpu_label(g) for g in gpus]}
-    seen_names = [str(d.get("name")) for d in lv.get("devices") or []
-                  if isinstance(d, dict) and d.get("name")]
+    seen_names = [str(d.get("name")) for d in dicts(lv.get("devices")) if d.get("name")]
     if res is None or res.mode == "unset":
         if count >= len(gpus):
             return None
@@ -183,7 +183,7 @@ def _fewer_gpus(name: str, lv: dict, facts: dict) -> Optional[Finding]:
 def _macos(facts: dict, installed: dict) -> list[Finding]:
     plat = facts.get("platform") or {}
     findings = []
-    if (plat.get("macos") or {}).get("rosetta"):
+    if as_dict(plat.get("macos")).get("rosetta"):
         findings.append(Finding(
             "framework.E025", ERROR,
             "Python is an x86_64 build running under Rosetta 2 on Apple Silicon: frameworks "
@@ -282,7 +282,7 @@ def check_gpu_visible(facts: dict):
         if details["frameworks"].get("torch", {}).get("sees") == "mps":
             return passed("PyTorch can use the Apple GPU (MPS)", details)
         return skipped("no NVIDIA GPU found")
-    skipped_live = (facts.get("frameworks") or {}).get("live_skipped")
+    skipped_live = as_dict(facts.get("frameworks")).get("live_skipped")
     seeing = []
     for name, info in sorted(installed.items()):
         if details["frameworks"].get(name, {}).get("status"):
@@ -308,7 +308,7 @@ def check_gpu_visible(facts: dict):
             entry["cause"] = first.code
             findings.append(first)
         elif sees is False:
-            tail = (lv.get("stderr_tail") or [])[-5:]
+            tail = strings(lv.get("stderr_tail"))[-5:]
             findings.append(Finding(
                 "framework.E029", ERROR,
                 f"{fw.NAMES.get(name, name)} does not see the GPU and gave no reason.",

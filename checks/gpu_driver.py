@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from envdoctor.facts import as_dict, dicts, strings, text
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
 
@@ -35,15 +36,15 @@ CONTAINER_HINT = ("restart the container with GPU access: `docker run --gpus all
 def _codes(nvidia: dict) -> dict[str, dict]:
     """First error of each code, NVML's before nvidia-smi's."""
     found: dict[str, dict] = {}
-    for error in nvidia.get("errors") or []:
-        if isinstance(error, dict) and error.get("code"):
+    for error in dicts(nvidia.get("errors")):
+        if error.get("code"):
             found.setdefault(str(error["code"]), error)
     return found
 
 
 def _userspace_version(nvidia: dict, kernel: dict) -> Optional[str]:
-    libs = (kernel.get("userspace") or {}).get("libnvidia-ml") or []
-    versions = [lib.get("version") for lib in libs if lib.get("version")]
+    libs = dicts(as_dict(kernel.get("userspace")).get("libnvidia-ml"))
+    versions = [lib["version"] for lib in libs if text(lib.get("version"))]
     module = kernel.get("module_version")
     other = [v for v in versions if v != module]
     return (other or versions or [None])[0]
@@ -52,7 +53,7 @@ def _userspace_version(nvidia: dict, kernel: dict) -> Optional[str]:
 def _gpu_names(gpus: list[dict]) -> str:
     names: dict[str, int] = {}
     for gpu in gpus:
-        name = gpu.get("name") or "unnamed GPU"
+        name = str(gpu.get("name") or "unnamed GPU")
         names[name] = names.get(name, 0) + 1
     return ", ".join(f"{n} x {name}" if n > 1 else name for name, n in names.items())
 
@@ -80,8 +81,8 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
     """
     nvidia = facts.get("nvidia") or {}
     plat = facts.get("platform") or {}
-    kernel = nvidia.get("kernel") or {}
-    gpus = [g for g in nvidia.get("gpus") or [] if isinstance(g, dict)]
+    kernel = as_dict(nvidia.get("kernel"))
+    gpus = dicts(nvidia.get("gpus"))
     codes = _codes(nvidia)
     if not nvidia.get("present") and not gpus:
         return skipped("no NVIDIA GPU found")
@@ -93,18 +94,18 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
                                "cuda_driver_version": nvidia.get("cuda_driver_version"),
                                "source": nvidia.get("source"),
                                "kernel_module_version": kernel.get("module_version")}
-    module = kernel.get("module_version")
-    pci = kernel.get("pci_devices") or []
-    nodes = kernel.get("dev_nodes") or []
-    wsl = kernel.get("wsl")
+    module = text(kernel.get("module_version"))
+    pci = [dict(d, address=str(d.get("address"))) for d in dicts(kernel.get("pci_devices"))]
+    nodes = dicts(kernel.get("dev_nodes"))
+    wsl = as_dict(kernel.get("wsl"))
     container = plat.get("container")
 
     # WSL2: libraries inside the distribution that shadow the Windows driver's.
-    if wsl and wsl.get("shadowing"):
+    if strings(wsl.get("shadowing")):
         findings.append(Finding(
             "gpu.E009", ERROR,
             "WSL2 gets its GPU driver from Windows through /usr/lib/wsl/lib, but these "
-            "files inside the distribution shadow it: " + ", ".join(wsl["shadowing"]),
+            "files inside the distribution shadow it: " + ", ".join(strings(wsl["shadowing"])),
             hint="remove the Linux NVIDIA driver from the distribution (`sudo apt purge "
                  "'nvidia-*' 'libnvidia-*'`), install only the CUDA toolkit package "
                  "(cuda-toolkit-X-Y, not cuda or cuda-drivers), then `wsl --shutdown` from "
@@ -173,7 +174,7 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
             break
 
     # Permissions.
-    denied = [n["name"] for n in nodes if n.get("accessible") is False]
+    denied = [str(n.get("name")) for n in nodes if n.get("accessible") is False]
     if "NO_PERMISSION" in codes or denied:
         findings.append(Finding(
             "gpu.E005", ERROR,
@@ -197,7 +198,7 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
     # Driver not loaded / not installed.
     if not gpus and not findings:
         if "DRIVER_NOT_LOADED" in codes or (pci and not kernel.get("proc_driver") and not module
-                                            and (kernel.get("userspace") or {}).get(
+                                            and as_dict(kernel.get("userspace")).get(
                                                 "libnvidia-ml")):
             findings.append(Finding(
                 "gpu.E002", ERROR,
@@ -236,7 +237,7 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
 
     # Softer notes when the driver works.
     for gpu in gpus:
-        if (gpu.get("name") or "").strip().lower() == "graphics device":
+        if str(gpu.get("name") or "").strip().lower() == "graphics device":
             findings.append(Finding(
                 "gpu.W001", WARNING,
                 f"GPU {gpu.get('index')} is named 'Graphics Device': driver "
@@ -244,13 +245,13 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
                 "means the driver is older than the GPU",
                 hint=f"update the NVIDIA driver ({DRIVER_DOWNLOAD})",
                 details={"pci_bus_id": gpu.get("pci_bus_id")}))
-    smi = nvidia.get("nvidia_smi") or {}
+    smi = as_dict(nvidia.get("nvidia_smi"))
     if nvidia.get("source") == "nvidia-smi":
         if smi.get("missing") or "TRUNCATED" in codes:
             findings.append(Finding(
                 "gpu.W002", WARNING,
                 "nvidia-smi's report could not be read completely; missing: "
-                + ", ".join(smi.get("missing") or ["part of the report"]),
+                + ", ".join(strings(smi.get("missing")) or ["part of the report"]),
                 hint="run `nvidia-smi -q -x` by hand and check it completes; update the "
                      "driver if its output is cut short", details={"missing": smi.get("missing")}))
         why = (codes.get("BINDING_NOT_INSTALLED") or next(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from envdoctor.facts import as_dict, dicts, number, strings
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
 
@@ -52,15 +53,16 @@ def check_health(facts: dict[str, Any]) -> Outcome:
     """
     nvidia = facts.get("nvidia") or {}
     plat = facts.get("platform") or {}
-    gpus = [g for g in nvidia.get("gpus") or [] if isinstance(g, dict) and g.get("name")]
+    gpus = [g for g in dicts(nvidia.get("gpus")) if g.get("name")]
     if not gpus:
         return skipped("no NVIDIA GPU to check")
     findings: list[Finding] = []
     no_persistence = []
     for gpu in gpus:
         who = _name(gpu)
-        ecc = gpu.get("ecc") or {}
-        vol, agg = ecc.get("uncorrected_volatile"), ecc.get("uncorrected_aggregate")
+        ecc = as_dict(gpu.get("ecc"))
+        vol = number(ecc.get("uncorrected_volatile"))
+        agg = number(ecc.get("uncorrected_aggregate"))
         if (vol or 0) > 0 or (agg or 0) > 0:
             findings.append(Finding(
                 "gpu.E101", ERROR,
@@ -78,7 +80,7 @@ def check_health(facts: dict[str, Any]) -> Outcome:
                 "GPU reset",
                 hint=f"reset the GPU (`sudo nvidia-smi -r -i {gpu.get('index')}`) or reboot",
                 details={"gpu": gpu.get("index")}))
-        rows = gpu.get("remapped_rows") or {}
+        rows = as_dict(gpu.get("remapped_rows"))
         if gpu.get("remapped_rows_failure"):
             findings.append(Finding(
                 "gpu.E103", ERROR, f"{who}: row remapping failed: the GPU memory has a fault "
@@ -103,7 +105,7 @@ def check_health(facts: dict[str, Any]) -> Outcome:
                 "gpu.E105", ERROR, f"{who}: the InfoROM is corrupted",
                 hint="contact your vendor; an InfoROM update may fix it",
                 details={"gpu": gpu.get("index")}))
-        active = [r for r in gpu.get("clock_event_reasons") or [] if r in THROTTLES]
+        active = [r for r in strings(gpu.get("clock_event_reasons")) if r in THROTTLES]
         if active:
             findings.append(Finding(
                 "gpu.W101", WARNING,
@@ -113,7 +115,7 @@ def check_health(facts: dict[str, Any]) -> Outcome:
                 hint="check cooling (fans, airflow, dust), the power cables and the power "
                      "supply; `nvidia-smi -q -d PERFORMANCE,TEMPERATURE,POWER` shows details",
                 details={"gpu": gpu.get("index"), "reasons": active}))
-        pcie = gpu.get("pcie") or {}
+        pcie = as_dict(gpu.get("pcie"))
         cur, top = pcie.get("width_current"), pcie.get("width_max")
         if isinstance(cur, int) and isinstance(top, int) and 0 < cur < top:
             findings.append(Finding(
@@ -124,15 +126,16 @@ def check_health(facts: dict[str, Any]) -> Outcome:
                      "slots that share lanes) and reseat it; some servers wire x8 by design",
                 details={"gpu": gpu.get("index"), "pcie": pcie}))
         total = gpu.get("memory_total_mib")
-        procs = [p for p in gpu.get("processes") or [] if isinstance(p, dict)]
-        held = sum(p.get("used_memory_mib") or 0 for p in procs)
-        used = gpu.get("memory_used_mib")
+        procs = dicts(gpu.get("processes"))
+        held = sum(number(p.get("used_memory_mib")) or 0 for p in procs)
+        used = number(gpu.get("memory_used_mib"))
         if isinstance(total, int) and total > 0:
             basis = held if held else (used or 0)
             if basis >= MEMORY_SHARE * total:
                 names = ", ".join(
                     f"{p.get('name') or '?'} (pid {p.get('pid')}, {p.get('used_memory_mib')} MiB)"
-                    for p in sorted(procs, key=lambda p: -(p.get("used_memory_mib") or 0))[:5])
+                    for p in sorted(procs, key=lambda p: -(number(p.get("used_memory_mib"))
+                                                           or 0))[:5])
                 free = gpu.get("memory_free_mib")
                 findings.append(Finding(
                     "gpu.W103", WARNING,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from envdoctor.facts import as_dict, dicts, number, strings
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
 
@@ -37,10 +38,16 @@ SYSTEM_PACKAGE_HINT = {
 }
 
 
+def _variants(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The variant records that have a name (a pasted report may hold anything)."""
+    return [v for v in dicts(as_dict(facts.get("opencv")).get("variants"))
+            if isinstance(v.get("name"), str)]
+
+
 def prefers_headless(facts: dict[str, Any]) -> bool:
     """Servers, containers and sessions without a display get the -headless variant."""
-    op = facts.get("opencv") or {}
-    plat = facts.get("platform") or {}
+    op = as_dict(facts.get("opencv"))
+    plat = as_dict(facts.get("platform"))
     if plat.get("system") not in (None, "Linux"):
         return False
     return bool(plat.get("container")) or op.get("display") is False
@@ -54,10 +61,10 @@ def choose_variant(facts: dict[str, Any]) -> Optional[dict[str, str]]:
     installed one of that name, else the newest installed variant's."""
     from envdoctor.probes.opencv import variant_name
 
-    variants = (facts.get("opencv") or {}).get("variants") or []
+    variants = _variants(facts)
     if not variants:
         return None
-    imp = (facts.get("opencv") or {}).get("import") or {}
+    imp = as_dict(as_dict(facts.get("opencv")).get("import"))
     missing_lib = imp.get("cause") == "missing-library" and \
         imp.get("library_kind") in ("libgl", "glib", "x11")
     if len(variants) == 1 and not missing_lib:
@@ -81,7 +88,7 @@ def _vkey(version: str):
 
 
 def numpy_ok(spec: Optional[str], version: Optional[str]) -> Optional[bool]:
-    if not spec or not version:
+    if not isinstance(spec, str) or not isinstance(version, str) or not spec or not version:
         return None
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -94,11 +101,10 @@ def numpy_ok(spec: Optional[str], version: Optional[str]) -> Optional[bool]:
 def numpy_mismatch(facts: dict[str, Any]) -> Optional[dict[str, Any]]:
     """An OpenCV compiled for NumPy 1 with NumPy 2 installed (or a build whose
     Requires-Dist excludes the installed NumPy): which variant, which NumPy."""
-    op = facts.get("opencv") or {}
-    numpy = op.get("numpy") or {}
-    for v in op.get("variants") or []:
+    numpy = as_dict(as_dict(facts.get("opencv")).get("numpy"))
+    for v in _variants(facts):
         built = v.get("built_for_numpy")
-        if built == 1 and (numpy.get("major") or 0) >= 2:
+        if built == 1 and (number(numpy.get("major")) or 0) >= 2:
             return {"variant": v["name"], "opencv": v.get("version"), "built_for": 1,
                     "numpy": numpy.get("version"), "kind": "abi"}
         if numpy_ok(v.get("numpy_requirement"), numpy.get("version")) is False:
@@ -109,36 +115,35 @@ def numpy_mismatch(facts: dict[str, Any]) -> Optional[dict[str, Any]]:
 
 
 def _windows_cause(facts: dict[str, Any]) -> str:
-    op = facts.get("opencv") or {}
-    win = op.get("windows") or {}
-    dlls = win.get("dlls") or {}
-    vc = win.get("vc_runtime") or {}
+    win = as_dict(as_dict(facts.get("opencv")).get("windows"))
+    dlls = as_dict(win.get("dlls"))
+    vc = as_dict(win.get("vc_runtime"))
     if dlls.get("msvcp140.dll") is False or dlls.get("vcruntime140.dll") is False \
             or vc.get("installed") is False:
         return "vc-runtime"
-    plat_win = (facts.get("platform") or {}).get("windows") or {}
+    plat_win = as_dict(as_dict(facts.get("platform")).get("windows"))
     if plat_win.get("n_edition") or dlls.get("mfplat.dll") is False:
         return "media-pack"
     return "unknown"
 
 
 def arch_mismatch(facts: dict[str, Any]) -> Optional[dict[str, Any]]:
-    bits = (facts.get("platform") or {}).get("python_bits") or \
-        (facts.get("python") or {}).get("bits")
-    for v in (facts.get("opencv") or {}).get("variants") or []:
-        tags = " ".join(v.get("wheel_tags") or [])
+    bits = as_dict(facts.get("platform")).get("python_bits") or \
+        as_dict(facts.get("python")).get("bits")
+    for v in _variants(facts):
+        tags = " ".join(strings(v.get("wheel_tags")))
         if bits == 32 and ("win_amd64" in tags or "x86_64" in tags):
             return {"variant": v["name"], "tags": v.get("wheel_tags"), "python_bits": 32}
         if bits == 64 and ("win32" in tags or tags.endswith("_i686") or "_i686 " in tags):
             return {"variant": v["name"], "tags": v.get("wheel_tags"), "python_bits": 64}
-    imp = (facts.get("opencv") or {}).get("import") or {}
+    imp = as_dict(as_dict(facts.get("opencv")).get("import"))
     if imp.get("cause") == "not-win32-app":
         return {"variant": None, "tags": None, "python_bits": bits}
     return None
 
 
 def _first_line(imp: dict[str, Any]) -> str:
-    text = (imp.get("error") or imp.get("stderr") or "").strip()
+    text = str(imp.get("error") or imp.get("stderr") or "").strip()
     if imp.get("error_type") and imp.get("error"):
         text = f"{imp['error_type']}: {imp['error']}"
     return text.splitlines()[0][:300] if text else "no error text"
@@ -175,7 +180,7 @@ def _import_findings(facts: dict[str, Any], imp: dict[str, Any],
                         details={**base, "library": lib, "library_kind": kind})]
     if cause == "numpy-abi":
         mismatch = numpy_mismatch(facts) or {}
-        numpy = ((facts.get("opencv") or {}).get("numpy") or {}).get("version")
+        numpy = as_dict(as_dict(facts.get("opencv")).get("numpy")).get("version")
         msg = (f"import cv2 fails: OpenCV {mismatch.get('opencv')} was compiled for NumPy "
                f"{mismatch.get('built_for')}.x but NumPy {numpy} is installed"
                if mismatch.get("built_for") else
@@ -193,8 +198,8 @@ def _import_findings(facts: dict[str, Any], imp: dict[str, Any],
     if cause == "dll-load-failed" and system == "Windows":
         why = _windows_cause(facts)
         if why == "vc-runtime":
-            bits = (facts.get("platform") or {}).get("python_bits") or \
-                (facts.get("python") or {}).get("bits")
+            bits = as_dict(facts.get("platform")).get("python_bits") or \
+                as_dict(facts.get("python")).get("bits")
             arch = "x86" if bits == 32 else "x64"
             return [Finding("pip.E303", ERROR, "import cv2 fails with 'DLL load failed': the "
                             f"Visual C++ 2015-2022 runtime is missing ({error_line}).",
@@ -256,12 +261,12 @@ def check_opencv(facts: dict[str, Any]) -> Outcome:
     op = facts.get("opencv") or {}
     if not op.get("installed"):
         return skipped("OpenCV is not installed")
-    variants = op.get("variants") or []
+    variants = _variants(facts)
     keep = choose_variant(facts)
     findings: list[Finding] = []
     details: dict[str, Any] = {"variants": [f"{v['name']}=={v.get('version')}"
                                             for v in variants],
-                               "numpy": (op.get("numpy") or {}).get("version")}
+                               "numpy": as_dict(op.get("numpy")).get("version")}
     if len(variants) > 1:
         names = ", ".join(details["variants"])
         findings.append(Finding(
@@ -271,7 +276,8 @@ def check_opencv(facts: dict[str, Any]) -> Outcome:
             hint=f"{FIX_HINT} (keeps only {keep['name']}=={keep['version']})" if keep
             else FIX_HINT, fix=FIX, details={"variants": details["variants"],
                                              "keep": keep}))
-    for stray in op.get("stray") or []:
+    strays = [s for s in dicts(op.get("stray")) if s.get("path")]
+    for stray in strays:
         if variants:
             findings.append(Finding(
                 "pip.W302", WARNING,
@@ -283,8 +289,8 @@ def check_opencv(facts: dict[str, Any]) -> Outcome:
         findings.append(Finding(
             "pip.I301", INFO, "cv2 is installed without any opencv-python package (a system "
             "package, conda or a source build).",
-            details={"paths": [s["path"] for s in op.get("stray") or []]}))
-    imp = op.get("import") or {}
+            details={"paths": [s["path"] for s in strays]}))
+    imp = as_dict(op.get("import"))
     arch = arch_mismatch(facts)
     if arch:
         findings.append(Finding(

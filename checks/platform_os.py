@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from envdoctor.facts import as_dict
 from envdoctor.registry import register
 from envdoctor.result import WARNING, Finding, Outcome, outcome
 
@@ -20,25 +21,25 @@ def describe(plat: dict[str, Any]) -> str:
     """'Ubuntu 22.04.4 LTS, kernel 5.15.0-105-generic, glibc 2.35, x86_64, WSL 2, docker'."""
     parts: list[str] = []
     system = plat.get("system") or "unknown OS"
-    dist = plat.get("distribution") or {}
+    dist = as_dict(plat.get("distribution"))
     if system == "Linux":
         parts.append(dist.get("name") or " ".join(
             str(v) for v in (dist.get("id"), dist.get("version_id")) if v) or "Linux")
         kernel = plat.get("kernel") or plat.get("release")
         if kernel:
             parts.append(f"kernel {kernel}")
-        libc = plat.get("libc") or {}
+        libc = as_dict(plat.get("libc"))
         if libc.get("name"):
             parts.append(" ".join(str(v) for v in (libc.get("name"), libc.get("version"))
                                   if v))
     elif system == "Windows":
-        win = plat.get("windows") or {}
+        win = as_dict(plat.get("windows"))
         parts.append(" ".join(str(v) for v in ("Windows", win.get("release"),
                                                  win.get("edition")) if v))
         if win.get("version"):
             parts.append(f"build {win['version']}")
     elif system == "Darwin":
-        mac = plat.get("macos") or {}
+        mac = as_dict(plat.get("macos"))
         parts.append(" ".join(str(v) for v in ("macOS", mac.get("version")) if v))
     else:
         parts.append(f"{system} {plat.get('release') or ''}".strip())
@@ -51,7 +52,7 @@ def describe(plat: dict[str, Any]) -> str:
         parts.append(f"{plat['container']} container")
     if plat.get("notebook_host"):
         parts.append(str(plat["notebook_host"]))
-    return ", ".join(p for p in parts if p)
+    return ", ".join(str(p) for p in parts if p)
 
 
 @register("platform.os", title="Operating system", tags=("platform",), needs=("platform",),
@@ -80,7 +81,7 @@ def check_os(facts: dict[str, Any]) -> Outcome:
             "an NVIDIA GPU only under WSL 2.",
             hint=f"In Windows PowerShell: wsl --set-version {name} 2   (see "
                  "https://learn.microsoft.com/windows/wsl/install)"))
-    libc = plat.get("libc") or {}
+    libc = as_dict(plat.get("libc"))
     if libc.get("name") == "musl":
         findings.append(Finding(
             "platform.W002", WARNING,
@@ -88,7 +89,7 @@ def check_os(facts: dict[str, Any]) -> Outcome:
             "TensorFlow and JAX publish no wheels for it, so pip cannot install them.",
             hint="Use a glibc-based distribution or image, e.g. FROM python:3.12-slim or "
                  "FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04"))
-    mac = plat.get("macos") or {}
+    mac = as_dict(plat.get("macos"))
     if mac.get("rosetta"):
         findings.append(Finding(
             "platform.W003", WARNING,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from envdoctor.facts import as_dict, dicts, text
 from envdoctor.registry import Facts, register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed
 
@@ -68,7 +69,7 @@ def check_environment(facts: Facts) -> Outcome:
       the files on disk disagree, and the next `conda install` can break them.
     """
     env = facts.get("python_env") or {}
-    exe = env.get("executable") or "python"
+    exe = text(env.get("executable")) or "python"
     python = _quote(exe)
     findings: list[Finding] = []
     conda = env.get("conda") if isinstance(env.get("conda"), dict) else None
@@ -82,7 +83,7 @@ def check_environment(facts: Facts) -> Outcome:
             hint="run `python -m pip install envdoctor && python -m envdoctor check` with "
                  "your project's Python"))
 
-    pip_mod = env.get("pip_module") or {}
+    pip_mod = as_dict(env.get("pip_module"))
     if pip_mod.get("problem"):
         findings.append(Finding(
             "python.E101", ERROR, f"pip is broken for {exe}: {pip_mod['problem']}",
@@ -104,7 +105,7 @@ def check_environment(facts: Facts) -> Outcome:
 
     elsewhere: dict[str, list[dict[str, Any]]] = {}
     slot: dict[str, int] = {}
-    for cmd in env.get("pip_commands") or []:
+    for cmd in dicts(env.get("pip_commands")):
         name, path, target = cmd.get("command"), cmd.get("path"), cmd.get("interpreter")
         if cmd.get("wrapper") or not target:
             continue
@@ -133,7 +134,7 @@ def check_environment(facts: Facts) -> Outcome:
             hint=f"use `{python} -m pip install ...`" + _activate_hint(env, conda),
             details=dict(cmds[0], commands=[c.get("command") for c in cmds]))
 
-    kernels = [k for k in env.get("jupyter_kernels") or []
+    kernels = [k for k in dicts(env.get("jupyter_kernels"))
                if str(k.get("language") or "").lower() == "python"]
     for kernel in kernels:
         if not kernel.get("exists") and not kernel.get("relative"):
@@ -158,15 +159,16 @@ def check_environment(facts: Facts) -> Outcome:
             details={"kernels": [k.get("name") for k in absolute]}))
 
     if conda:
-        for item in conda.get("pip_and_conda") or []:
+        for item in dicts(conda.get("pip_and_conda")):
+            name = item.get("name")
             findings.append(Finding(
                 "python.W105", WARNING,
-                f"{item['name']} is installed by both conda ({item['conda_version']}) and "
-                f"{item['installer']} ({item['installed_version']}) in {conda.get('prefix')}: "
-                "conda's record no longer matches the files",
-                hint=f"{python} -m pip uninstall -y {item['name']} && conda install "
-                     f"--force-reinstall {item['name']}  (or remove it from conda: "
-                     f"conda remove --force {item['name']})",
+                f"{name} is installed by both conda ({item.get('conda_version')}) and "
+                f"{item.get('installer')} ({item.get('installed_version')}) in "
+                f"{conda.get('prefix')}: conda's record no longer matches the files",
+                hint=f"{python} -m pip uninstall -y {name} && conda install "
+                     f"--force-reinstall {name}  (or remove it from conda: "
+                     f"conda remove --force {name})",
                 details=dict(item)))
 
     details: dict[str, Any] = {
@@ -174,10 +176,10 @@ def check_environment(facts: Facts) -> Outcome:
         "pip": pip_mod.get("module_version") or pip_mod.get("dist_version"),
         "pip_commands": [{k: c.get(k) for k in ("command", "path", "interpreter",
                                                  "same_as_this", "wrapper")}
-                         for c in env.get("pip_commands") or []],
+                         for c in dicts(env.get("pip_commands"))],
         "jupyter_kernels": [{k: c.get(k) for k in ("name", "language", "argv0", "exists",
                                                     "same_as_this")}
-                            for c in env.get("jupyter_kernels") or []],
+                            for c in dicts(env.get("jupyter_kernels"))],
     }
     if not [f for f in findings if f.level >= WARNING]:
         return passed(f"pip {details['pip'] or '?'} installs into this Python", details,

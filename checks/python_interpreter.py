@@ -8,6 +8,7 @@ import json
 import os
 from typing import Any, Optional
 
+from envdoctor.facts import as_dict, text
 from envdoctor.registry import register
 from envdoctor.result import INFO, WARNING, Finding, Outcome, outcome
 
@@ -106,15 +107,15 @@ def check_interpreter(facts: dict[str, Any]) -> Outcome:
     """
     py = facts.get("python") or {}
     plat = facts.get("platform") or {}
-    dists = ((facts.get("packages") or {}).get("distributions") or {})
-    info = py.get("version_info") or []
+    dists = as_dict(as_dict(facts.get("packages")).get("distributions"))
+    info = py.get("version_info") if isinstance(py.get("version_info"), list) else []
     version = py.get("version") or ".".join(str(v) for v in info) or "?"
     try:
         minor: Optional[tuple[int, int]] = (int(info[0]), int(info[1]))
-    except (IndexError, TypeError, ValueError):
+    except (IndexError, TypeError, ValueError, OverflowError):
         minor = _minor(version)
     bits = py.get("bits")
-    env_kind = py.get("environment") or "unknown"
+    env_kind = text(py.get("environment")) or "unknown"
     free_threaded = bool(py.get("free_threaded"))
     details: dict[str, Any] = {
         "version": version, "implementation": py.get("implementation"), "bits": bits,

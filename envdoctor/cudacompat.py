@@ -187,8 +187,9 @@ def cuda_level_from_nvml(v: int) -> str:
 def driver_system(facts: dict) -> str:
     """ "Windows" or "Linux": which driver table applies to these facts (WSL2 runs the
     Windows driver, and NVML there reports the Windows version number)."""
-    plat = facts.get("platform") or {}
-    if plat.get("wsl") or (plat.get("system") or "").lower().startswith("win"):
+    plat = facts.get("platform")
+    plat = plat if isinstance(plat, dict) else {}
+    if plat.get("wsl") or str(plat.get("system") or "").lower().startswith("win"):
         return "Windows"
     return "Linux"
 

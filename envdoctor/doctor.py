@@ -72,10 +72,13 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
                                       _context(opts))
     checks = selected_checks(opts)
     if opts.from_report is not None:
-        facts = opts.from_report["facts"]
+        from envdoctor.facts import sanitize
+
+        facts = sanitize(opts.from_report["facts"])  # pasted reports get hand-edited
+        given = {key: opts.from_report.get(key) for key in ("generated_at",
+                                                            "envdoctor_version")}
         source = {"kind": "from", "file": opts.from_file,
-                  "generated_at": opts.from_report.get("generated_at"),
-                  "envdoctor_version": opts.from_report.get("envdoctor_version")}
+                  **{k: v if isinstance(v, str) else None for k, v in given.items()}}
     else:
         facts = pending.wait() if pending is not None else gather(opts, checks)
         source = {"kind": "probe"}

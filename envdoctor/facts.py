@@ -28,14 +28,94 @@ def new_facts() -> Facts:
 
 def probe_failure(facts: Facts, name: str) -> str | None:
     """Why probe ``name`` produced no facts, or None when it did."""
-    record = (facts.get("probes") or {}).get(name)
-    if facts.get(name) is not None:
+    records = facts.get("probes")
+    record = records.get(name) if isinstance(records, dict) else None
+    section = facts.get(name)
+    if section is not None and not isinstance(section, dict):
+        return f"the report's '{name}' facts are not in the expected form ({_kind(section)})"
+    if section is not None:
         return None
-    if not record:
+    if not isinstance(record, dict) or not record:
         return f"probe '{name}' did not run"
     if record.get("status") == "timeout":
         return f"probe '{name}' timed out after {record.get('timeout_s', '?')} s"
     return f"probe '{name}' failed: {record.get('error') or 'no facts'}"
+
+
+# Readers for checks: saved reports get hand-edited, so a value of the wrong type is
+# "unknown" (an empty dict or list, None), never a crash.
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a dict, else ``{}``."""
+    return value if isinstance(value, dict) else {}
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The dict entries of a list (other entries and non-lists are ignored)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def strings(value: Any) -> list[str]:
+    """The string entries of a list (other entries and non-lists are ignored)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def text(value: Any) -> str | None:
+    """``value`` when it is a string, else None."""
+    return value if isinstance(value, str) else None
+
+
+def number(value: Any) -> int | float | None:
+    """``value`` when it is an int or a float (not a bool), else None."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _kind(value: Any) -> str:
+    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number",
+             list: "a list"}
+    return names.get(type(value), type(value).__name__) + ", not an object"
+
+
+_STATUSES = ("ok", "error", "timeout")
+_HEADER = ("schema_version", "envdoctor_version", "probes")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def sanitize(facts: Facts) -> Facts:
+    """A copy of a loaded (pasted, perhaps hand-edited) facts document in the shape the
+    report schema promises: a section that is not an object becomes ``None`` with a probe
+    record saying why (checks that need it report "could not run"), and probe records
+    keep only well-formed fields. Well-formed documents come back unchanged."""
+    clean: Facts = {}
+    version = facts.get("schema_version")
+    clean["schema_version"] = version if isinstance(version, int) and \
+        not isinstance(version, bool) and version >= 1 else SCHEMA_VERSION
+    if isinstance(facts.get("envdoctor_version"), str):
+        clean["envdoctor_version"] = facts["envdoctor_version"]
+    raw = facts.get("probes")
+    records: dict[str, Any] = {}
+    for name, record in (raw.items() if isinstance(raw, dict) else ()):
+        if not isinstance(record, dict):
+            continue
+        good = {key: value for key, value in record.items()
+                if not ((key in ("duration_ms", "timeout_s") and not _number(value))
+                        or (key == "error" and not isinstance(value, str)))}
+        if good.get("status") not in _STATUSES:
+            good["status"] = "ok" if isinstance(facts.get(name), dict) else "error"
+        records[name] = good
+    clean["probes"] = records
+    for name, section in facts.items():
+        if name in _HEADER:
+            continue
+        if section is None or isinstance(section, dict):
+            clean[name] = section
+            continue
+        clean[name] = None
+        records[name] = {"status": "error", "error": "the report's "
+                         f"'{name}' facts are not in the expected form ({_kind(section)})"}
+    return clean
 
 
 def load_report(path: str, accept_newer: bool = False) -> dict[str, Any]:

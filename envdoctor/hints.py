@@ -12,9 +12,11 @@ from typing import Any
 
 def python_command(facts: dict[str, Any]) -> str:
     """This interpreter, spelled for a shell command (quoted when it has spaces)."""
-    exe = ((facts.get("pip") or {}).get("interpreter") or {}).get("executable") \
-        or (facts.get("python") or {}).get("executable") \
-        or (facts.get("python_env") or {}).get("executable") or "python"
+    from envdoctor.facts import as_dict, text
+
+    exe = text(as_dict(as_dict(facts.get("pip")).get("interpreter")).get("executable")) \
+        or text(as_dict(facts.get("python")).get("executable")) \
+        or text(as_dict(facts.get("python_env")).get("executable")) or "python"
     return f'"{exe}"' if " " in exe else exe
 
 

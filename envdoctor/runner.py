@@ -81,7 +81,8 @@ def collect_facts(probes: Iterable[Probe], ctx: ProbeContext) -> Facts:
 
 def run_check(check: Check, facts: Facts) -> CheckResult:
     start = time.monotonic()
-    records = facts.get("probes") or {}
+    records = facts.get("probes")
+    records = records if isinstance(records, dict) else {}
     # Facts a probe never gathered (a report from an older envdoctor, or one made with
     # --only) leave nothing to judge: a skip. A probe that ran and failed is an error.
     absent = [name for name in check.needs if facts.get(name) is None and name not in records]

@@ -27,64 +27,67 @@ def get(name: str) -> Renderer:
 
 def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     """A short environment summary shared by the text header and the Markdown table."""
-    facts = report.get("facts") or {}
+    from envdoctor.facts import as_dict, dicts, strings  # reports may be hand-edited
+
+    facts = as_dict(report.get("facts"))
     rows: list[tuple[str, str]] = []
-    plat = facts.get("platform") or {}
+    plat = as_dict(facts.get("platform"))
     if plat:
-        dist = (plat.get("distribution") or {}).get("name")
-        win = plat.get("windows") or {}
-        mac = plat.get("macos") or {}
+        dist = as_dict(plat.get("distribution")).get("name")
+        win = as_dict(plat.get("windows"))
+        mac = as_dict(plat.get("macos"))
         os_name = dist or (f"Windows {win.get('release', '')} {win.get('edition') or ''}".strip()
                            if win else None) or (f"macOS {mac.get('version')}" if mac else None)
         os_name = os_name or plat.get("system") or "?"
         extra = []
-        if plat.get("wsl"):
+        if as_dict(plat.get("wsl")):
             extra.append(f"WSL{plat['wsl'].get('version')}")
         if plat.get("container"):
             extra.append(f"container: {plat['container']}")
-        libc = plat.get("libc") or {}
+        libc = as_dict(plat.get("libc"))
         if libc.get("name"):
             extra.append(f"{libc['name']} {libc.get('version') or ''}".strip())
         rows.append(("OS", f"{os_name} ({plat.get('machine')}"
                      + (", " + ", ".join(extra) if extra else "") + ")"))
-    py = facts.get("python") or {}
+    py = as_dict(facts.get("python"))
     if py:
         rows.append(("Python", f"{py.get('version')} {py.get('bits')}-bit "
                      f"({py.get('environment')}) {py.get('executable')}"))
-    cpu = facts.get("cpu") or {}
+    cpu = as_dict(facts.get("cpu"))
     if cpu:
-        flags = set(cpu.get("flags") or [])
+        flags = set(strings(cpu.get("flags")))
         simd = [f for f in ("sse4_2", "avx", "avx2", "avx512f") if f in flags]
         rows.append(("CPU", f"{cpu.get('model') or '?'}"
                      + (f" [{cpu['x86_level']}]" if cpu.get("x86_level") else "")
                      + (f" ({', '.join(simd)})" if simd else "")))
-    nvidia = facts.get("nvidia") or {}
-    gpus = nvidia.get("gpus") or []
+    nvidia = as_dict(facts.get("nvidia"))
+    gpus = dicts(nvidia.get("gpus"))
     if gpus:
         names: dict[str, int] = {}
         for gpu in gpus:
-            names[gpu.get("name") or "?"] = names.get(gpu.get("name") or "?", 0) + 1
+            name = str(gpu.get("name") or "?")
+            names[name] = names.get(name, 0) + 1
         rows.append(("GPU", ", ".join(f"{n} x {name}" if n > 1 else name
                                       for name, n in names.items())))
     if nvidia.get("driver_version"):
         cuda = nvidia.get("cuda_driver_version")
         rows.append(("NVIDIA driver", f"{nvidia['driver_version']}"
                      + (f" (CUDA {cuda})" if cuda else "")))
-    cuda = facts.get("cuda") or {}
+    cuda = as_dict(facts.get("cuda"))
     runtimes = [f"{r.get('version') or '?'} {r.get('kind')} ({r.get('where')})"
-                for r in cuda.get("runtimes") or [] if isinstance(r, dict)]
+                for r in dicts(cuda.get("runtimes"))]
     if runtimes:
         rows.append(("CUDA runtimes", "; ".join(runtimes)))
     cudnn = [f"{c.get('version') or '?'} {c.get('kind')} ({c.get('where')})"
-             for c in cuda.get("cudnn") or [] if isinstance(c, dict)]
+             for c in dicts(cuda.get("cudnn"))]
     if cudnn:
         rows.append(("cuDNN", "; ".join(cudnn)))
-    frameworks = facts.get("frameworks") or {}
-    for name, info in sorted((frameworks.get("installed") or {}).items()):
+    frameworks = as_dict(facts.get("frameworks"))
+    for name, info in sorted(as_dict(frameworks.get("installed")).items()):
         if isinstance(info, dict) and info.get("version"):
             build = info.get("build")
             label = "CPU-only build" if build == "cpu" else (f"{build} build" if build else "")
-            rows.append((name, f"{info['version']} ({label})" if label else info["version"]))
+            rows.append((name, f"{info['version']} ({label})" if label else str(info["version"])))
     return rows
 
 
