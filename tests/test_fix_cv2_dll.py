@@ -90,10 +90,21 @@ def test_numpy2_with_opencv_for_numpy1_upgrades_opencv_and_says_why():
     facts = make_facts([variant("opencv-python-headless")], numpy="2.1.0",
                        error="numpy.core.multiarray failed to import")
     plan = plan_for(facts)
-    assert argvs(plan) == [[PY, "-m", "pip", "uninstall", "-y", "opencv-python-headless"],
-                           [PY, "-m", "pip", "install", "--upgrade",
+    # one variant: pip upgrades it in place, nothing to uninstall first
+    assert argvs(plan) == [[PY, "-m", "pip", "install", "--upgrade",
                             "opencv-python-headless>=4.10.0.84"]]
-    assert "numpy<2" in plan.steps[1].why and "NumPy 1" in plan.steps[1].why
+    assert "numpy<2" in plan.steps[0].why and "NumPy 1" in plan.steps[0].why
+    assert not any(s.destructive for s in plan.steps)
+
+
+def test_numpy2_with_two_old_variants_uninstalls_both_then_upgrades_the_kept_one():
+    facts = make_facts([variant("opencv-python"), variant("opencv-python-headless")],
+                       numpy="2.1.0", error="numpy.core.multiarray failed to import")
+    plan = plan_for(facts)
+    assert argvs(plan) == [
+        [PY, "-m", "pip", "uninstall", "-y", "opencv-python", "opencv-python-headless"],
+        [PY, "-m", "pip", "install", "--upgrade", "opencv-python-headless>=4.10.0.84"]]
+    assert "no display" in plan.steps[1].why
 
 
 def test_opencv_that_requires_numpy2_gets_a_numpy_it_supports():
@@ -271,6 +282,9 @@ SCENARIOS = {
     # OpenCV compiled for NumPy 1 under NumPy 2: upgrade OpenCV, keep NumPy.
     "numpy1-build-numpy2": ("2.0.2", [("opencv-python-headless", "4.9.0.80", "numpy1",
                                        "numpy>=1.21.2")]),
+    "numpy1-build-two-variants": ("2.0.2", [
+        ("opencv-python-headless", "4.9.0.80", "numpy1", "numpy>=1.21.2"),
+        ("opencv-python", "4.9.0.80", "numpy1", "numpy>=1.21.2")]),
     # import works, but NumPy is outside the declared range (pip.W303): install a NumPy
     # in range; the Requires-Dist order differs from packaging's canonical one.
     "numpy-out-of-range": ("2.3.1", [("opencv-python-headless", "4.12.0.88", "ok",

@@ -181,29 +181,35 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
 
     switch = keep is not None and (len(installed) > 1 or installed != [keep["name"]])
     upgrade = bool(mismatch and mismatch.get("kind") == "abi" and keep)
-    if keep and (switch or upgrade):
+    if keep and switch:
+        several = len(installed) > 1
         result.steps.append(Step(
-            f"uninstall every OpenCV variant ({', '.join(installed)})",
+            f"uninstall every OpenCV variant ({', '.join(installed)})" if several else
+            f"uninstall {installed[0]} (to switch to {keep['name']})",
             render("pip-uninstall-variants", python=python, variants=installed),
             destructive=True, key="pip-uninstall-variants",
             why="the variants share one cv2 folder; removing them all first leaves no "
-                "half-overwritten files behind"))
-        if upgrade:
-            result.steps.append(Step(
-                f"install {keep['name']} 4.10.0.84 or newer (built for NumPy 2)",
-                render("pip-upgrade-opencv", python=python, variant=keep["name"]),
-                key="pip-upgrade-opencv",
-                why=f"OpenCV {mismatch['opencv']} was compiled for NumPy 1 and NumPy "
-                    f"{mismatch['numpy']} is installed; a newer OpenCV keeps your NumPy, "
-                    "which other packages may need (to keep this OpenCV instead: "
-                    f'{python} -m pip install "numpy<2")'))
-        else:
-            reason = _keep_reason(keep["name"], installed, facts)
-            result.steps.append(Step(
-                f"install exactly one variant: {keep['name']}=={keep['version']}",
-                render("pip-install-variant", python=python, variant=keep["name"],
-                       version=keep["version"]),
-                key="pip-install-variant", why=reason))
+                "half-overwritten files behind" if several else
+                "two variants would share one cv2 folder"))
+    if keep and upgrade:
+        # Without a switch, pip upgrades the one variant in place: nothing to uninstall.
+        why = (f"OpenCV {mismatch['opencv']} was compiled for NumPy 1 and NumPy "
+               f"{mismatch['numpy']} is installed; a newer OpenCV keeps your NumPy, which "
+               "other packages may need (to keep this OpenCV instead: "
+               f'{python} -m pip install "numpy<2")')
+        if switch:
+            why += f"; {keep['name']}: {_keep_reason(keep['name'], installed, facts)}"
+        result.steps.append(Step(
+            f"install {keep['name']} 4.10.0.84 or newer (built for NumPy 2)",
+            render("pip-upgrade-opencv", python=python, variant=keep["name"]),
+            key="pip-upgrade-opencv", why=why))
+    elif keep and switch:
+        reason = _keep_reason(keep["name"], installed, facts)
+        result.steps.append(Step(
+            f"install exactly one variant: {keep['name']}=={keep['version']}",
+            render("pip-install-variant", python=python, variant=keep["name"],
+                   version=keep["version"]),
+            key="pip-install-variant", why=reason))
     if mismatch and mismatch.get("kind") == "requirement":
         spec = mismatch.get("requirement") or ""
         result.steps.append(Step(

@@ -234,18 +234,18 @@ step() {  # step user|root COMMAND...
 
 plan() {
     n=0
-    if [ "$switch" = 1 ] || [ "$abi" = 1 ]; then
+    variant=$keep
+    if [ "$switch" = 1 ]; then
         # envdoctor-step: pip-uninstall-variants
         step user "$python" -m pip uninstall -y $variants
-        if [ "$abi" = 1 ]; then
-            variant=$keep
-            # envdoctor-step: pip-upgrade-opencv
-            step user "$python" -m pip install --upgrade "$variant>=4.10.0.84"
-        else
-            variant=$keep
-            # envdoctor-step: pip-install-variant
-            step user "$python" -m pip install "$variant==$version"
-        fi
+    fi
+    if [ "$abi" = 1 ]; then
+        # pip upgrades a single variant in place; after a switch it installs the kept one.
+        # envdoctor-step: pip-upgrade-opencv
+        step user "$python" -m pip install --upgrade "$variant>=4.10.0.84"
+    elif [ "$switch" = 1 ]; then
+        # envdoctor-step: pip-install-variant
+        step user "$python" -m pip install "$variant==$version"
     fi
     if [ -n "$numpy_spec" ] && [ "$abi" = 0 ]; then
         # envdoctor-step: pip-install-numpy

@@ -162,17 +162,18 @@ function Step {
 
 function Plan {
     $script:n = 0
-    if ($switch -or $abi) {
+    $variant = $keep
+    if ($switch) {
         # envdoctor-step: pip-uninstall-variants
         Step user $python -m pip uninstall -y $variants
-        $variant = $keep
-        if ($abi) {
-            # envdoctor-step: pip-upgrade-opencv
-            Step user $python -m pip install --upgrade "$variant>=4.10.0.84"
-        } else {
-            # envdoctor-step: pip-install-variant
-            Step user $python -m pip install "$variant==$version"
-        }
+    }
+    if ($abi) {
+        # pip upgrades a single variant in place; after a switch it installs the kept one.
+        # envdoctor-step: pip-upgrade-opencv
+        Step user $python -m pip install --upgrade "$variant>=4.10.0.84"
+    } elseif ($switch) {
+        # envdoctor-step: pip-install-variant
+        Step user $python -m pip install "$variant==$version"
     }
     if ($numpy_spec -and -not $abi) {
         # envdoctor-step: pip-install-numpy
