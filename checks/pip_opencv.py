@@ -309,7 +309,7 @@ def check_opencv(facts: dict[str, Any]) -> Outcome:
                 "pip.E302", ERROR,
                 f"OpenCV {mismatch['opencv']} ({mismatch['variant']}) was compiled for NumPy "
                 f"1.x but NumPy {mismatch['numpy']} is installed.",
-                hint=f"{FIX_HINT} (installs an OpenCV built for NumPy 2, 4.10.0.84 or newer)",
+                hint=f"{FIX_HINT} (installs an OpenCV 4 built for NumPy 2: 4.10.0.84 or newer)",
                 fix=FIX, details=mismatch))
         elif mismatch["kind"] == "requirement" or not imp.get("ok"):
             findings.append(Finding(

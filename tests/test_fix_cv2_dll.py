@@ -92,7 +92,7 @@ def test_numpy2_with_opencv_for_numpy1_upgrades_opencv_and_says_why():
     plan = plan_for(facts)
     # one variant: pip upgrades it in place, nothing to uninstall first
     assert argvs(plan) == [[PY, "-m", "pip", "install", "--upgrade",
-                            "opencv-python-headless>=4.10.0.84"]]
+                            "opencv-python-headless>=4.10.0.84,<5"]]
     assert "numpy<2" in plan.steps[0].why and "NumPy 1" in plan.steps[0].why
     assert not any(s.destructive for s in plan.steps)
 
@@ -103,7 +103,7 @@ def test_numpy2_with_two_old_variants_uninstalls_both_then_upgrades_the_kept_one
     plan = plan_for(facts)
     assert argvs(plan) == [
         [PY, "-m", "pip", "uninstall", "-y", "opencv-python", "opencv-python-headless"],
-        [PY, "-m", "pip", "install", "--upgrade", "opencv-python-headless>=4.10.0.84"]]
+        [PY, "-m", "pip", "install", "--upgrade", "opencv-python-headless>=4.10.0.84,<5"]]
     assert "no display" in plan.steps[1].why
 
 

@@ -9,7 +9,7 @@ Causes and what the plan does (docs/fixes.md):
   when a contrib variant was installed; -headless on servers, in containers, without a
   display, or when only headless variants were installed);
 - OpenCV compiled for NumPy 1 with NumPy 2 installed: upgrade that OpenCV variant to
-  4.10.0.84 or newer (built for NumPy 2) and keep NumPy; an OpenCV whose Requires-Dist
+  4.10.0.84 or a newer 4.x (built for NumPy 2) and keep NumPy; an OpenCV whose Requires-Dist
   excludes the installed NumPy: install the NumPy it declares;
 - Linux, libGL.so.1 / libgthread-2.0.so.0 missing: switch to the matching -headless
   variant (no root); when it is headless already: the system packages for this
@@ -33,7 +33,7 @@ COMMANDS: dict[str, list[str]] = {
     "pip-uninstall-variants": ["{python}", "-m", "pip", "uninstall", "-y", "{variants}"],
     "pip-install-variant": ["{python}", "-m", "pip", "install", "{variant}=={version}"],
     "pip-upgrade-opencv": ["{python}", "-m", "pip", "install", "--upgrade",
-                           "{variant}>=4.10.0.84"],
+                           "{variant}>=4.10.0.84,<5"],
     "pip-install-numpy": ["{python}", "-m", "pip", "install", "numpy{numpy_spec}"],
     "apt-update": ["apt-get", "update"],
     "apt-install": ["apt-get", "install", "-y", "{packages}"],
@@ -195,12 +195,13 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
         # Without a switch, pip upgrades the one variant in place: nothing to uninstall.
         why = (f"OpenCV {mismatch['opencv']} was compiled for NumPy 1 and NumPy "
                f"{mismatch['numpy']} is installed; a newer OpenCV keeps your NumPy, which "
-               "other packages may need (to keep this OpenCV instead: "
+               "other packages may need; <5 keeps the OpenCV 4 API your code was written "
+               "for (to keep this OpenCV instead: "
                f'{python} -m pip install "numpy<2")')
         if switch:
             why += f"; {keep['name']}: {_keep_reason(keep['name'], installed, facts)}"
         result.steps.append(Step(
-            f"install {keep['name']} 4.10.0.84 or newer (built for NumPy 2)",
+            f"install {keep['name']} 4.10.0.84 or a newer 4.x (built for NumPy 2)",
             render("pip-upgrade-opencv", python=python, variant=keep["name"]),
             key="pip-upgrade-opencv", why=why))
     elif keep and switch:

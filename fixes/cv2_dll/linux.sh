@@ -242,7 +242,7 @@ plan() {
     if [ "$abi" = 1 ]; then
         # pip upgrades a single variant in place; after a switch it installs the kept one.
         # envdoctor-step: pip-upgrade-opencv
-        step user "$python" -m pip install --upgrade "$variant>=4.10.0.84"
+        step user "$python" -m pip install --upgrade "$variant>=4.10.0.84,<5"
     elif [ "$switch" = 1 ]; then
         # envdoctor-step: pip-install-variant
         step user "$python" -m pip install "$variant==$version"

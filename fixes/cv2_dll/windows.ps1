@@ -170,7 +170,7 @@ function Plan {
     if ($abi) {
         # pip upgrades a single variant in place; after a switch it installs the kept one.
         # envdoctor-step: pip-upgrade-opencv
-        Step user $python -m pip install --upgrade "$variant>=4.10.0.84"
+        Step user $python -m pip install --upgrade "$variant>=4.10.0.84,<5"
     } elseif ($switch) {
         # envdoctor-step: pip-install-variant
         Step user $python -m pip install "$variant==$version"
