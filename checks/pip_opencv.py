@@ -122,7 +122,7 @@ def _windows_cause(facts: dict[str, Any]) -> str:
             or vc.get("installed") is False:
         return "vc-runtime"
     plat_win = as_dict(as_dict(facts.get("platform")).get("windows"))
-    if plat_win.get("n_edition") or dlls.get("mfplat.dll") is False:
+    if plat_win.get("n_edition") or win.get("n_edition") or dlls.get("mfplat.dll") is False:
         return "media-pack"
     return "unknown"
 

@@ -236,3 +236,42 @@ def test_commands_in_hints_name_this_interpreter(imp, code):
     found = {f.code: f for f in run_check("pip.opencv", facts).findings}
     assert found[code].hint.startswith("run `C:/py/python.exe ")
     assert " python " not in found[code].hint and "`python " not in found[code].hint
+
+
+# -- the Windows runtime probe, with System32 and the registry faked ---------------------
+
+def _registry(values: dict):
+    def query(key, value):
+        if (key, value) == ("boom", "boom"):
+            raise OSError
+        return values.get((key.rsplit("\\", 1)[-1], value))
+    return query
+
+
+@pytest.mark.parametrize("files, values, vc_installed, n_edition", [
+    (["msvcp140.dll", "vcruntime140.dll", "mfplat.dll"],
+     {("x64", "Installed"): 1, ("x64", "Version"): "v14.40.33810.00",
+      ("CurrentVersion", "EditionID"): "Professional"}, True, False),
+    (["mfplat.dll"], {("CurrentVersion", "EditionID"): "ProfessionalN"}, False, True),
+    ([], {}, False, None),
+])
+def test_windows_runtime_reads_dlls_and_registry(tmp_path, files, values, vc_installed,
+                                                 n_edition):
+    from envdoctor.probes.opencv import windows_runtime
+
+    system32 = tmp_path / "System32"
+    system32.mkdir()
+    for name in files:
+        (system32 / name).write_bytes(b"MZ")
+    got = windows_runtime(str(system32), str(tmp_path / "py"), _registry(values), 64)
+    assert got["dlls"]["msvcp140.dll"] is ("msvcp140.dll" in files)
+    assert got["dlls"]["mfplat.dll"] is ("mfplat.dll" in files)
+    assert got["vc_runtime"]["installed"] is vc_installed
+    assert got["n_edition"] is n_edition
+
+
+def test_n_edition_from_the_registry_is_the_media_pack_cause():
+    facts = windows_facts(DLL_ERROR, ALL_DLLS)   # mfplat.dll present (e.g. a stale copy)
+    facts["opencv"]["windows"].update(edition="EnterpriseN", n_edition=True)
+    found = {f.code: f for f in run_check("pip.opencv", facts).findings}
+    assert set(found) == {"pip.E304"} and found["pip.E304"].fix == "cv2-dll"

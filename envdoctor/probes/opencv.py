@@ -245,7 +245,17 @@ def windows_runtime(system32: str, python_dir: str,
             vc["version"] = reg_query(key, "Version")
         except Exception:
             vc["installed"] = None
-    return {"dlls": dlls, "vc_runtime": vc}
+    edition = None
+    if reg_query is not None:
+        try:
+            edition = reg_query(r"SOFTWARE\Microsoft\Windows NT\CurrentVersion", "EditionID")
+        except Exception:
+            edition = None
+    edition = str(edition) if edition else None
+    # N and KN editions (ProfessionalN, CoreN, EnterpriseN, ProfessionalKN...) ship
+    # without Media Foundation unless the Media Feature Pack is added.
+    return {"dlls": dlls, "vc_runtime": vc, "edition": edition,
+            "n_edition": edition.upper().endswith("N") if edition else None}
 
 
 def _winreg_query(key: str, value: str) -> Any:  # pragma: no cover - Windows only
