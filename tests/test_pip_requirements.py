@@ -145,3 +145,16 @@ def test_agrees_with_pip_check_through_the_cli(tmp_path):
             found.add((kind, normalize(req["name"]), finding["details"]["name"]))
     assert found == expected
     assert done.returncode == 1
+
+
+def test_names_are_spelled_as_pip_spells_them(tmp_path):
+    """The dist-info folder says opencv_python_headless; pip check and envdoctor say
+    opencv-python-headless (the metadata's Name)."""
+    site = tmp_path / "site"
+    plant_dist(site, "opencv-python-headless", "4.12.0.88",
+               requires=['numpy<2.3.0,>=2; python_version >= "3.9"'])
+    plant_dist(site, "numpy", "2.3.1")
+    result = run_check("pip.requirements", facts_fixture(pip=pip_facts(site)))
+    assert result.findings[0].message.startswith(
+        "opencv-python-headless 4.12.0.88 requires numpy<2.3.0,>=2, but numpy 2.3.1 is "
+        "installed")

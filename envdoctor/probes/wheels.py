@@ -63,6 +63,16 @@ def requires_from_headers(text: str) -> list[str]:
     return [" ".join(v).strip() for v in values if " ".join(v).strip()]
 
 
+_NAME = re.compile(r"^Name:[ \t]*(\S+)[ \t]*$", re.MULTILINE | re.IGNORECASE)
+
+
+def name_from_headers(text: str) -> Optional[str]:
+    """The project name as its metadata spells it (``opencv-python-headless``), which
+    is what pip prints; the dist-info folder has the escaped form."""
+    match = _NAME.search(text)
+    return match.group(1) if match else None
+
+
 _SECTION = re.compile(r"^\[(.*)\]$")
 _ONLY_EXTRA = re.compile(r""";\s*extra\s*==\s*(['"])[^'"]*\1\s*$""")
 
@@ -119,6 +129,9 @@ def distribution_facts(dists: Iterable[distributions.Dist]) -> tuple[list[str], 
                 requires: list[str] = []
             else:
                 requires = requires_from_headers(headers)
+                spelled = name_from_headers(headers)
+                if spelled and distributions.normalize(spelled) == dist.key:
+                    entry["name"] = spelled
         else:
             entry["format"] = "egg-info"
             entry["wheel_tags"] = None
