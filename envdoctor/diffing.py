@@ -149,6 +149,12 @@ def flatten(obj: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _nothing(value: Any) -> bool:
+    """None, [], {} and absent. An empty string is a value: CUDA_VISIBLE_DEVICES=""
+    hides every GPU, unlike an unset variable."""
+    return value is MISSING or value is None or (isinstance(value, (list, dict)) and not value)
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         try:
@@ -215,6 +221,8 @@ def diff_facts(fa: dict[str, Any], fb: dict[str, Any], shared_only: bool
             flat_a, flat_b = flatten(va, name, {}), flatten(vb, name, {})
         for path in set(flat_a) | set(flat_b):
             a, b = flat_a.get(path, MISSING), flat_b.get(path, MISSING)
+            if _nothing(a) and _nothing(b):
+                continue  # null, empty and absent all say "nothing here": no difference
             if a is MISSING or b is MISSING or not _same(a, b):
                 entries.append(_fact_entry(path, a, b))
     entries.sort(key=lambda e: (CATEGORY_RANK[e["category"]], _priority(e["path"]), e["path"]))

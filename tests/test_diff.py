@@ -236,3 +236,16 @@ def test_damaged_parts_of_a_report_do_not_crash(tmp_path):
     for fmt in ("text", "json", "markdown"):
         run = run_envdoctor("diff", a, str(b), "--format", fmt)
         assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+
+
+def test_null_empty_and_absent_are_not_differences():
+    from envdoctor.diffing import diff_facts
+
+    a = {"probes": {}, "nvidia": {"gpus": [], "kernel": {"modules": None}, "x": 1}}
+    b = {"probes": {}, "nvidia": {"x": 1, "errors": []}}
+    entries, _ = diff_facts(a, b, shared_only=False)
+    assert entries == []
+    # ...but an empty string is a value (CUDA_VISIBLE_DEVICES="" hides every GPU).
+    entries, _ = diff_facts({"probes": {}, "env": {"variables": {"CUDA_VISIBLE_DEVICES": ""}}},
+                            {"probes": {}, "env": {"variables": {}}}, shared_only=False)
+    assert [e["path"] for e in entries] == ["env.variables.CUDA_VISIBLE_DEVICES"]
