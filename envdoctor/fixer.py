@@ -294,10 +294,24 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
             say(f"  {check['id']}: {check['summary']}")
         return EXIT_NOT_APPLICABLE
     found = problems(report, fix)
+    failed = [c for c in report.get("checks") or [] if c.get("status") == "error"]
+    if not found and failed:
+        say(f"{fix.name}: could not diagnose, so nothing was changed:")
+        for check in failed:
+            say(f"  {check['id']}: {check.get('error') or check.get('summary')}")
+        say("Run `envdoctor check` to see why.")
+        return EXIT_FAILED
     if not found:
-        say(f"{fix.name}: nothing to repair.")
+        other = any(f.get("level") in ("error", "warning")
+                    for c in report.get("checks") or [] for f in c.get("findings") or [])
+        say(f"{fix.name}: nothing {'this fix can' if other else 'to'} repair; nothing was "
+            "changed.")
         for check in report.get("checks") or []:
             say(f"  {check['id']}: {check['status']}: {check['summary']}")
+            for finding in check.get("findings") or []:
+                if finding.get("level") in ("error", "warning") and finding.get("hint"):
+                    say(f"    {finding['code']} is not something {fix.name} repairs; "
+                        f"next step: {finding['hint']}")
         return EXIT_OK
     env = PlanEnv(python=sys.executable, admin=admin, system=system)
     plan = fix.plan(report, env)

@@ -251,3 +251,28 @@ def test_emit_script_for_this_os_says_how_to_run_it_with_this_python():
     assert proc.returncode == 0
     assert proc.stdout.startswith("#!/bin/sh") or proc.stdout.startswith("# cv2-dll")
     assert sys.executable in proc.stderr and "--emit-script >" in proc.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_problem_the_fix_does_not_repair_is_named_with_its_next_step(tmp_path):
+    site = tmp_path / "site"
+    fakes.add_numpy(site, "1.26.4")
+    fakes.add_variant(site, "opencv-python-headless", "4.9.0.80", "segv")
+    fakes.add_fake_pip(site)
+    proc, calls = fix_cli(site, "cv2-dll", "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nothing this fix can repair" in proc.stdout
+    assert "pip.E308 is not something cv2-dll repairs; next step: run `" in proc.stdout
+    assert "faulthandler" in proc.stdout
+    assert calls == []
+
+
+def test_a_check_that_could_not_run_is_not_nothing_to_repair(monkeypatch):
+    report = {"facts": {"platform": {"system": "Linux"}}, "checks": [
+        {"id": "pip.opencv", "status": "error", "summary": "could not run",
+         "error": "could not run: probe 'opencv' timed out", "findings": []}]}
+    monkeypatch.setattr(fixer, "_diagnose", lambda fix: report)
+    out = io.StringIO()
+    code = fixer.run_fix("cv2-dll", yes=True, out=out)
+    assert code == 1
+    assert "could not diagnose" in out.getvalue() and "timed out" in out.getvalue()
