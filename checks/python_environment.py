@@ -125,10 +125,11 @@ def check_environment(facts: Facts) -> Outcome:
         # pip and pip3 going to the same other Python: one finding, where the first was.
         names = " and ".join(f"`{c.get('command')}`" for c in cmds)
         paths = ", ".join(str(c.get("path")) for c in cmds)
-        pyenv = " (pyenv shims)" if any(c.get("via") == "pyenv" for c in cmds) else ""
+        if any(c.get("via") == "pyenv" for c in cmds):
+            paths = f"pyenv shim{'s' if len(cmds) > 1 else ''} {paths}"
         findings[slot[target]] = Finding(
             "python.W102", WARNING,
-            f"{names} on PATH ({paths}){pyenv} install{'s' if len(cmds) == 1 else ''} into "
+            f"{names} on PATH ({paths}) install{'s' if len(cmds) == 1 else ''} into "
             f"{target}, not into this Python ({exe}): packages installed that way are not "
             "importable here",
             hint=f"use `{python} -m pip install ...`" + _activate_hint(env, conda),
