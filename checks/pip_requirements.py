@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from envdoctor.facts import as_dict, dicts, strings
 from envdoctor.registry import Facts, register
 from envdoctor.result import ERROR, WARNING, Finding, Outcome, outcome, passed, skipped
 
@@ -28,9 +29,9 @@ def find_problems(facts: Facts) -> tuple[dict, dict, list]:
     from packaging.version import InvalidVersion, Version
 
     pip = facts.get("pip") or {}
-    env = {str(k): str(v) for k, v in (pip.get("marker_environment") or {}).items()}
+    env = {str(k): str(v) for k, v in as_dict(pip.get("marker_environment")).items()}
     env["extra"] = ""
-    dists = pip.get("distributions") or []
+    dists = dicts(pip.get("distributions"))
     installed: dict[str, str] = {}
     for dist in dists:
         installed.setdefault(_norm(str(dist.get("name") or "")), str(dist.get("version") or ""))
@@ -41,7 +42,7 @@ def find_problems(facts: Facts) -> tuple[dict, dict, list]:
     versions: dict[str, Any] = {}
     for dist in dists:
         requirer = str(dist.get("name") or "?")
-        for text in dist.get("requires") or []:
+        for text in strings(dist.get("requires")):
             if _ONLY_EXTRA.search(text):
                 continue
             req = parsed.get(text)
@@ -49,7 +50,8 @@ def find_problems(facts: Facts) -> tuple[dict, dict, list]:
                 try:
                     req = parsed[text] = Requirement(text)
                 except InvalidRequirement as exc:
-                    unparsable.append((requirer, text, str(exc).splitlines()[0]))
+                    unparsable.append((requirer, text,
+                                       (str(exc).splitlines() or ["invalid"])[0]))
                     continue
             if req.marker is not None:
                 try:
@@ -90,7 +92,7 @@ def _problems_memoized(facts: Facts) -> tuple[dict, dict, list] | None:
     inputs = {
         "env": pip.get("marker_environment"),
         "dists": [[d.get("name"), d.get("version"), d.get("requires")]
-                  for d in pip.get("distributions") or []],
+                  for d in dicts(pip.get("distributions"))],
         "packaging": packaging_dist.version if packaging_dist else None,
     }
     computed: list = []
@@ -149,7 +151,7 @@ def check_requirements(facts: Facts) -> Outcome:
     from envdoctor.wheeltags import python_command
 
     pip = facts.get("pip") or {}
-    dists = pip.get("distributions") or []
+    dists = dicts(pip.get("distributions"))
     if not dists:
         return skipped("no installed distributions were found")
     problems = _problems_memoized(facts)

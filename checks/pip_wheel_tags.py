@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from envdoctor.facts import dicts, strings
 from envdoctor.registry import Facts, register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
 
@@ -43,20 +44,20 @@ def check_wheel_tags(facts: Facts) -> Outcome:
 
     pip = facts.get("pip") or {}
     interp = pip.get("interpreter")
-    dists = pip.get("distributions") or []
+    dists = dicts(pip.get("distributions"))
     if not isinstance(interp, dict) or not dists:
         return skipped("no installed distributions were found")
     target = Target.from_dict(interp)
     supported = target.supported()
     accepted = set(supported)
-    sites = pip.get("sites") or []
+    sites = pip.get("sites") if isinstance(pip.get("sites"), list) else []
     python = python_command(facts)
     findings: list[Finding] = []
     unknown: list[dict[str, Any]] = []
     foreign: list[dict[str, Any]] = []
     checked = 0
     for dist in dists:
-        tags = dist.get("wheel_tags")
+        tags = strings(dist.get("wheel_tags"))
         if not tags:
             if dist.get("format") == "dist-info":
                 unknown.append({"name": dist.get("name"),

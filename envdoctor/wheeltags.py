@@ -294,14 +294,17 @@ class Target:
         def version(value: Any) -> Optional[tuple[int, ...]]:
             try:
                 return tuple(int(v) for v in value) if value else None
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 return None
 
         try:
             bits = int(data.get("bits") or 64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             bits = 64
         table = data.get("tags") if isinstance(data.get("tags"), dict) else None
+        if table is not None:  # only lists of tag parts (a pasted report may be edited)
+            table = {key: [str(v) for v in value] for key, value in table.items()
+                     if isinstance(value, list)}
         return cls(
             python_version=version(data.get("python_version")) or (3, 12),
             implementation=str(data.get("implementation") or "cp"),
@@ -313,7 +316,7 @@ class Target:
             libc=str(data["libc"]) if data.get("libc") else None,
             libc_version=version(data.get("libc_version")),
             macos_version=version(data.get("macos_version")),
-            abis=[str(a) for a in data.get("abis") or []],
+            abis=[str(a) for a in data["abis"]] if isinstance(data.get("abis"), list) else [],
             tag_table=table,
             python_full=str(data["python_full"]) if data.get("python_full") else None,
             executable=str(data["executable"]) if data.get("executable") else None,
@@ -557,7 +560,9 @@ def explain_tags(wheel_tags: list[str], target: Target,
 
 
 def _split(tags: Iterable[str]) -> list[tuple[str, str, str]]:
-    return [tuple(t.split("-", 2)) for t in tags]  # type: ignore[misc]
+    """interpreter-abi-platform triples; text that is not a tag is left out."""
+    return [tuple(t.split("-", 2)) for t in tags  # type: ignore[misc]
+            if isinstance(t, str) and t.count("-") >= 2]
 
 
 def _interp_parts(interp: str) -> tuple[str, Optional[tuple[int, ...]]]:
