@@ -83,11 +83,40 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+_MAX_DEPTH = 32  # real facts nest about 6 deep
+
+
+def _tame(value: Any, depth: int = 0) -> Any:
+    """``value`` with what JSON output cannot carry made unknown (None): NaN and the
+    infinities, and containers nested deeper than real facts ever are; lone surrogates
+    (``"\\ud800"`` is valid JSON, but not UTF-8) become "?"."""
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, float):
+        import math
+
+        return value if math.isfinite(value) else None
+    if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
+        return None
+    if isinstance(value, dict):
+        return {_tame(key): _tame(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tame(item, depth + 1) for item in value]
+    return value
+
+
 def sanitize(facts: Facts) -> Facts:
     """A copy of a loaded (pasted, perhaps hand-edited) facts document in the shape the
     report schema promises: a section that is not an object becomes ``None`` with a probe
     record saying why (checks that need it report "could not run"), and probe records
-    keep only well-formed fields. Well-formed documents come back unchanged."""
+    keep only well-formed fields; NaN, infinities and absurdly deep nesting become None.
+    Well-formed documents come back unchanged."""
     clean: Facts = {}
     version = facts.get("schema_version")
     clean["schema_version"] = version if isinstance(version, int) and \
@@ -99,7 +128,7 @@ def sanitize(facts: Facts) -> Facts:
     for name, record in (raw.items() if isinstance(raw, dict) else ()):
         if not isinstance(record, dict):
             continue
-        good = {key: value for key, value in record.items()
+        good = {key: value for key, value in _tame(record).items()
                 if not ((key in ("duration_ms", "timeout_s") and not _number(value))
                         or (key == "error" and not isinstance(value, str)))}
         if good.get("status") not in _STATUSES:
@@ -110,7 +139,7 @@ def sanitize(facts: Facts) -> Facts:
         if name in _HEADER:
             continue
         if section is None or isinstance(section, dict):
-            clean[name] = section
+            clean[name] = _tame(section)
             continue
         clean[name] = None
         records[name] = {"status": "error", "error": "the report's "
@@ -141,6 +170,10 @@ def load_report(path: str, accept_newer: bool = False) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError as exc:
         raise ReportError(f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ReportError(f"{path} is not an envdoctor report (JSON nested too deeply)") \
+            from None
+    data = _tame(data)
     if not isinstance(data, dict) or not isinstance(data.get("facts"), dict):
         raise ReportError(f"{path} is not an envdoctor report (no 'facts' object)")
     facts = data["facts"]

@@ -340,3 +340,50 @@ def test_cli_on_corrupt_reports(tmp_path: Path, name: str):
     text = run_envdoctor("check", "--from", str(path), "--format", "markdown")
     assert text.returncode == out.returncode and "Traceback" not in text.stderr
     assert "| Check |" in text.stdout or "##" in text.stdout
+
+
+def _strict_json(text: str) -> Any:
+    """json.loads that refuses NaN and Infinity (not JSON, though Python writes them)."""
+    def refuse(word: str) -> Any:
+        raise ValueError(f"{word} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _hostile_texts() -> dict[str, str]:
+    head = '{"schema_version": 1, "facts": {"schema_version": 1, "probes": {}, '
+    return {
+        # Valid JSON that Python parses, then overflows the stack when walked naively.
+        "deep": head + '"cpu": {"flags": ["avx"], "x": ' + "[" * 900 + "]" * 900 + "}}}",
+        # Too deep even to parse.
+        "too_deep": head + '"cpu": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+        # Python's json writes NaN/Infinity and lone surrogates; UTF-8 cannot carry those.
+        "nan": head.replace('"probes": {}', '"probes": {"cpu": {"status": "ok", '
+                                              '"duration_ms": NaN}}')
+        + '"cpu": {"flags": ["avx", "\\udc80"], "logical_cpus": Infinity, '
+          '"model": "Intel \\ud800", "\\ud83d": -Infinity}}, "generated_at": "\\ud800"}',
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_hostile_texts()))
+def test_cli_on_hostile_json(tmp_path: Path, name: str):
+    path = tmp_path / f"{name}.json"
+    path.write_text(_hostile_texts()[name], encoding="ascii")
+    saved = tmp_path / "out.json"
+    out = run_envdoctor("check", "--from", str(path), "--json", "-o", str(saved))
+    assert "Traceback" not in out.stderr, out.stderr[-2000:]
+    if name == "too_deep":
+        assert out.returncode == 2
+        assert out.stderr.startswith("envdoctor: error: ") and "nested too deeply" in out.stderr
+        return
+    assert out.returncode in (0, 1, 3) and not out.stderr.strip(), out.stderr
+    report = _strict_json(out.stdout)
+    validate_report(report)
+    assert _strict_json(saved.read_text(encoding="utf-8")) == report
+    if name == "nan":
+        cpu = report["facts"]["cpu"]
+        assert cpu["logical_cpus"] is None and cpu["model"] == "Intel ?"
+        assert report["facts"]["probes"]["cpu"] == {"status": "ok"}
+        assert report["source"]["generated_at"] == "?"
+    text = run_envdoctor("check", "--from", str(path))
+    assert text.returncode == out.returncode and "Traceback" not in text.stderr
