@@ -279,14 +279,16 @@ def diff_checks(ca: list[dict[str, Any]], cb: list[dict[str, Any]], shared_only:
 
 
 def _side(report: dict[str, Any], label: str) -> dict[str, Any]:
-    facts = report.get("facts") or {}
-    source = report.get("source") or {}
+    from envdoctor.facts import as_dict
+
+    facts = as_dict(report.get("facts"))
+    source = as_dict(report.get("source"))
     return {"label": label,
             "schema_version": facts.get("schema_version", report.get("schema_version")),
             "envdoctor_version": report.get("envdoctor_version"),
             "generated_at": report.get("generated_at"),
             "host": source.get("host"),
-            "exit_code": (report.get("summary") or {}).get("exit_code")}
+            "exit_code": as_dict(report.get("summary")).get("exit_code")}
 
 
 def diff_reports(a: dict[str, Any], b: dict[str, Any], label_a: str = "A",

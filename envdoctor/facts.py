@@ -161,7 +161,9 @@ def load_report(path: str, accept_newer: bool = False) -> dict[str, Any]:
                 raw = fh.read()
     except OSError as exc:
         raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
-    text = raw.decode("utf-8", errors="replace").strip()
+    # Notepad saves UTF-8 with a BOM; Windows PowerShell's `>` writes UTF-16.
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    text = raw.decode(encoding, errors="replace").strip()
     # People paste reports from issue trackers: accept a ```json fenced block too.
     if text.startswith("```"):
         text = text.split("\n", 1)[1] if "\n" in text else ""

@@ -340,6 +340,13 @@ def test_cli_on_corrupt_reports(tmp_path: Path, name: str):
     text = run_envdoctor("check", "--from", str(path), "--format", "markdown")
     assert text.returncode == out.returncode and "Traceback" not in text.stderr
     assert "| Check |" in text.stdout or "##" in text.stdout
+    # The other commands that read pasted reports.
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(report_with_facts(rich_gpu_facts())), encoding="utf-8")
+    for command in ("diff", "summarize"):
+        other = run_envdoctor(command, str(good), str(path))
+        assert "Traceback" not in other.stderr and other.returncode in (0, 1, 3), \
+            (command, other.stderr[-2000:])
 
 
 def _strict_json(text: str) -> Any:
@@ -387,3 +394,16 @@ def test_cli_on_hostile_json(tmp_path: Path, name: str):
         assert report["source"]["generated_at"] == "?"
     text = run_envdoctor("check", "--from", str(path))
     assert text.returncode == out.returncode and "Traceback" not in text.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_reports_saved_by_windows_tools_load(tmp_path: Path, encoding: str):
+    """Notepad saves UTF-8 with a byte-order mark; PowerShell 5's `>` writes UTF-16."""
+    doc = report_with_facts(fleet_facts())
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding=encoding)
+    out = run_envdoctor("check", "--from", str(path), "--json")
+    assert out.returncode in (0, 1, 3) and not out.stderr.strip(), out.stderr
+    report = json.loads(out.stdout)
+    validate_report(report)
+    assert report["facts"]["cpu"] == doc["facts"]["cpu"]
