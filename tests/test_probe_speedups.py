@@ -65,3 +65,21 @@ def test_nvcc_is_not_run_when_its_toolkit_version_is_known(tmp_path, monkeypatch
     # Outside any known toolkit, nvcc itself is asked.
     facts = cuda.nvcc_facts(ctx, [])
     assert facts["version"] == "12.4" and marker.exists()
+
+
+def test_a_wrapper_script_on_path_is_followed_to_its_toolkit(tmp_path):
+    root = tmp_path / "cuda-12.6"
+    (root / "bin").mkdir(parents=True)
+    real = root / "bin" / "nvcc"
+    real.write_text("#!/bin/sh\nexit 99\n")
+    real.chmod(0o755)
+    shim_dir = tmp_path / "shims"
+    shim_dir.mkdir()
+    shim = shim_dir / "nvcc"
+    shim.write_text(f'#!/bin/sh\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    ctx = ProbeContext(environ={"PATH": str(shim_dir)})
+    known = [{"exists": True, "version": "12.6", "where": str(root)}]
+    facts = cuda.nvcc_facts(ctx, known)
+    assert facts["version"] == "12.6" and facts["run"] is None
+    assert facts["path"] == str(shim)

@@ -279,6 +279,25 @@ def parse_nvcc(text: str) -> Optional[str]:
     return m.group(1) if m else None
 
 
+_EXEC_TARGET = re.compile(r"^\s*exec\s+[\"']?(/[^\s\"']+/bin/nvcc)[\"']?\s", re.M)
+
+
+def _unwrap_script(path: str) -> str:
+    """The nvcc a tiny wrapper script on PATH execs (``exec /usr/local/cuda-X/bin/nvcc
+    "$@"``, as some images and module systems install), else ``path`` itself."""
+    try:
+        if os.path.getsize(path) > 4096:
+            return path
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return path
+    if not head.startswith(b"#!"):
+        return path
+    m = _EXEC_TARGET.search(head.decode("utf-8", errors="replace") + "\n")
+    return m.group(1) if m and os.path.isfile(m.group(1)) else path
+
+
 def nvcc_facts(ctx: ProbeContext, known: Optional[list[dict]] = None) -> Optional[dict]:
     """nvcc on PATH and its version. When it lives inside a toolkit whose version is
     already read from its files, that version is used and nvcc is not run (a process
@@ -286,7 +305,7 @@ def nvcc_facts(ctx: ProbeContext, known: Optional[list[dict]] = None) -> Optiona
     path = shutil.which("nvcc", path=ctx.environ.get("PATH"))
     if not path:
         return None
-    root = os.path.dirname(os.path.dirname(os.path.realpath(path)))
+    root = os.path.dirname(os.path.dirname(os.path.realpath(_unwrap_script(path))))
     for toolkit in known or []:
         if toolkit.get("exists") and toolkit.get("version") and os.path.realpath(
                 ctx.path(toolkit["where"])) == root:
