@@ -139,4 +139,8 @@ def summary_line(report: dict[str, Any]) -> str:
     if primary and code == 1:
         line += (f"\nStart with {primary['check']} ({primary.get('code')}): "
                  "it comes first in the chain.")
+        others = [f"{s['check']} ({s['code']})" if s.get("code") else s["check"]
+                  for s in primary.get("secondary") or []]
+        if others:
+            line += f" Then: {', '.join(others)}."
     return line
