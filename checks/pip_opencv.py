@@ -168,7 +168,7 @@ def _import_findings(facts: dict[str, Any], imp: dict[str, Any],
     base = {"cause": cause, "error": error_line}
     system = (facts.get("platform") or {}).get("system")
     if cause == "missing-library":
-        kind = imp.get("library_kind") or "other"
+        kind = str(imp.get("library_kind") or "other")
         lib = imp.get("library")
         fixes = kind in ("libgl", "glib", "x11")
         how = SYSTEM_PACKAGE_HINT.get(kind, f"the package that provides {lib}")

@@ -194,7 +194,8 @@ JUNK = st.one_of(
 
 
 def mutate(data: st.DataObject, doc: dict[str, Any]) -> list[str]:
-    """Apply 1-4 random mutations to ``doc`` in place; returns what was done (for the
+    """Apply 1-4 random mutations to ``doc`` in place (delete a key or item, put junk
+    there, or graft a real value from elsewhere); returns what was done (for the
     failure message). Most mutations first pick a section, so that small sections get
     as much attention as the long package lists."""
     done = []
@@ -208,12 +209,20 @@ def mutate(data: st.DataObject, doc: dict[str, Any]) -> list[str]:
         parent = doc
         for key in where[:-1]:
             parent = parent[key]
-        if data.draw(st.booleans(), label="delete"):
+        action = data.draw(st.sampled_from(["delete", "junk", "graft"]), label="action")
+        if action == "delete":
             del parent[where[-1]]
             done.append(f"del {list(where)}")
-        else:
-            parent[where[-1]] = data.draw(JUNK, label="value")
+        elif action == "junk":
+            parent[where[-1]] = copy.deepcopy(data.draw(JUNK, label="value"))
             done.append(f"{list(where)} = {parent[where[-1]]!r:.60}")
+        else:  # a real value from elsewhere: a GPU record where a string belongs...
+            source = places[data.draw(st.integers(0, len(places) - 1), label="from")]
+            value: Any = doc
+            for key in source:
+                value = value[key]
+            parent[where[-1]] = copy.deepcopy(value)
+            done.append(f"{list(where)} = <{list(source)}>")
     return done
 
 
