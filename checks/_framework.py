@@ -14,7 +14,6 @@ from typing import Any, Optional
 from envdoctor.facts import as_dict, dicts, number, strings
 
 _ARCH = re.compile(r"^(sm|compute)_(\d+?)(\d)([af]?)$")
-_DATA: dict[str, Any] = {}
 
 KERNEL_IMAGE = "no kernel image is available for execution on the device"
 CPU_HINT_URL = "https://pytorch.org/get-started/locally/"
@@ -32,16 +31,9 @@ NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "jax": "JAX", "cupy": "
 
 
 def _load(name: str) -> dict:
-    if name not in _DATA:
-        import json
-        from importlib import resources
+    from envdoctor.data import load
 
-        try:
-            text = resources.files("envdoctor.data").joinpath(name).read_text("utf-8")
-        except AttributeError:  # pragma: no cover - Python < 3.9 fallback
-            text = resources.read_text("envdoctor.data", name)
-        _DATA[name] = json.loads(text)
-    return _DATA[name]
+    return load(name)
 
 
 def torch_builds() -> dict:

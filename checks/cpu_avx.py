@@ -4,8 +4,6 @@ built for (AVX for TensorFlow and jaxlib, x86-64-v2 for NumPy 2.4+)?"""
 from __future__ import annotations
 
 import functools
-import json
-import os
 import re
 from typing import Any, Optional
 
@@ -33,11 +31,9 @@ CODES = {
 @functools.lru_cache(maxsize=1)
 def requirements() -> list[dict[str, Any]]:
     """Rows of envdoctor/data/cpu_requirements.json (each with its source)."""
-    import envdoctor.data
+    from envdoctor.data import load
 
-    path = os.path.join(os.path.dirname(envdoctor.data.__file__), "cpu_requirements.json")
-    with open(path, encoding="utf-8") as fh:
-        return list(json.load(fh)["rows"])
+    return list(load("cpu_requirements.json")["rows"])
 
 
 def level_flags(level: str) -> frozenset[str]:

@@ -4,8 +4,6 @@ whether the installed frameworks support it."""
 from __future__ import annotations
 
 import functools
-import json
-import os
 from typing import Any, Optional
 
 from envdoctor.facts import as_dict, text
@@ -26,11 +24,9 @@ CODES = {
 @functools.lru_cache(maxsize=1)
 def support_table() -> list[dict[str, Any]]:
     """Frameworks of envdoctor/data/python_support.json (each with its source)."""
-    import envdoctor.data
+    from envdoctor.data import load
 
-    path = os.path.join(os.path.dirname(envdoctor.data.__file__), "python_support.json")
-    with open(path, encoding="utf-8") as fh:
-        return list(json.load(fh)["frameworks"])
+    return list(load("python_support.json")["frameworks"])
 
 
 def _minor(text: str) -> Optional[tuple[int, int]]:

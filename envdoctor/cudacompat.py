@@ -19,28 +19,17 @@ pass "Windows" there (see :func:`driver_system`).
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from typing import Any, Optional
-
-_DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "cuda_drivers.json")
-_lock = threading.Lock()
-_data: Optional[dict] = None
 
 INSUFFICIENT_TEXT = "CUDA driver version is insufficient for CUDA runtime version"
 
 
 def data() -> dict:
-    """The parsed data file (loaded once)."""
-    global _data
-    with _lock:
-        if _data is None:
-            import json
+    """The parsed CUDA toolkit -> driver table (envdoctor/data/cuda_drivers.json)."""
+    from envdoctor.data import load
 
-            with open(_DATA_FILE, encoding="utf-8") as fh:
-                _data = json.load(fh)
-        return _data
+    return load("cuda_drivers.json")
 
 
 def version_tuple(version: Any) -> tuple[int, ...]:
@@ -195,21 +184,11 @@ def driver_system(facts: dict) -> str:
 
 
 # -- cuDNN support matrix (data/cudnn_support.json) -------------------------------------
-_CUDNN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
-                           "cudnn_support.json")
-_cudnn_data: Optional[dict] = None
-
-
 def cudnn_data() -> dict:
-    """The parsed cuDNN support matrix (loaded once)."""
-    global _cudnn_data
-    with _lock:
-        if _cudnn_data is None:
-            import json
+    """The parsed cuDNN support matrix (envdoctor/data/cudnn_support.json)."""
+    from envdoctor.data import load
 
-            with open(_CUDNN_FILE, encoding="utf-8") as fh:
-                _cudnn_data = json.load(fh)
-        return _cudnn_data
+    return load("cudnn_support.json")
 
 
 def cudnn_major_minor(version: Any) -> Optional[tuple[int, int]]:

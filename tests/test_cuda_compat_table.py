@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -100,5 +101,8 @@ def test_wsl_uses_the_windows_table():
 
 
 def test_data_file_is_valid_json_package_data():
-    with open(cudacompat._DATA_FILE, encoding="utf-8") as fh:
+    import envdoctor.data
+
+    path = os.path.join(os.path.dirname(envdoctor.data.__file__), "cuda_drivers.json")
+    with open(path, encoding="utf-8") as fh:
         assert json.load(fh)["toolkits"][0]["cuda"]

@@ -124,15 +124,13 @@ def built_for_numpy(opencv_version: str, python_version: str,
 
 
 def _table_major(opencv_version: str, python_version: str) -> Optional[int]:
-    import json
 
     from packaging.specifiers import SpecifierSet
 
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
-                        "opencv_numpy.json")
+    from envdoctor.data import load
+
     try:
-        with open(here, encoding="utf-8") as fh:
-            rows = json.load(fh)["rows"]
+        rows = load("opencv_numpy.json")["rows"]
     except (OSError, ValueError, KeyError):
         return None
     version = _version_key(opencv_version)
