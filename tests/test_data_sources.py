@@ -28,7 +28,7 @@ def _children(entry: dict) -> list:
 
 def _fully_sourced(entry: dict) -> bool:
     """A source of its own, or a grouping whose every record has one."""
-    if _has_source(entry):
+    if _has_source(entry) or "same_as" in entry:  # same_as: the row it names is checked
         return True
     kids = _children(entry)
     return bool(kids) and all(_fully_sourced(k) for k in kids)
