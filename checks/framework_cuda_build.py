@@ -43,8 +43,17 @@ def _torch_hint(facts: dict, info: dict, why: str) -> tuple[str, dict]:
         return (f"{why} See {fw.CPU_HINT_URL} for the build that matches your GPU and "
                 "driver.", {})
     cmd = fw.torch_install_command(rec, facts)
-    where = "" if rec["same_release"] else f" (torch {rec['torch']}: no {info.get('version')} " \
-                                             "build fits this GPU and driver)"
+    if rec["same_release"]:
+        where = ""
+    else:
+        release = ".".join(str(info.get("version") or "").split("+")[0].split(".")[:2])
+        known = {str(r.get("torch")) for r in fw.torch_builds()["releases"]
+                 if isinstance(r, dict)}
+        if release in known:
+            where = f" (torch {rec['torch']}: no torch {release} build fits this GPU and driver)"
+        else:
+            where = (f" (torch {rec['torch']}, the newest release in envdoctor's table; torch "
+                     f"{release} may have a CUDA build too: {fw.CPU_HINT_URL})")
     return f"{why} Install the {rec['variant']} build{where}: {cmd}", {"recommended": rec}
 
 

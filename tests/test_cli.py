@@ -187,3 +187,15 @@ def test_from_stdin_dash(tmp_path):
     report = json.loads(proc.stdout)
     validate_report(report)
     assert report["source"]["kind"] == "from" and proc.returncode == 0
+
+
+def test_long_hint_commands_stay_on_one_line():
+    from envdoctor.render import text
+
+    command = "python3 -m pip install " + " ".join(f"package{i}==1.0" for i in range(20))
+    report = {"envdoctor_version": "x", "facts": {}, "summary": {"counts": {}, "exit_code": 1},
+              "checks": [{"id": "a.b", "status": "fail", "summary": "broken", "findings": [
+                  {"code": "a.E001", "level": "error", "message": "m " * 80, "hint": command}]}]}
+    out = text.render(report, stream=None, unicode=False, colour=False)
+    assert any(line.strip() == f"-> {command}" for line in out.splitlines())
+    assert max(len(line) for line in out.splitlines() if "m m" in line) <= 100

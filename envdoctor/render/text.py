@@ -48,8 +48,8 @@ def text_width(stream: Optional[TextIO]) -> int:
 
 
 def wrap(text: str, width: int, first: str, rest: str) -> list[str]:
-    """``text`` wrapped to ``width`` with ``first``/``rest`` indents; long words and
-    command lines are not broken, so a copied command still works."""
+    """``text`` wrapped to ``width`` with ``first``/``rest`` indents (long words are
+    not broken). Used for messages; hints, which hold commands, are never wrapped."""
     if len(first) + len(text) <= width:
         return [first + text]
     import textwrap
@@ -95,9 +95,10 @@ def render(report: dict[str, Any], *, verbose: bool = False,
             lines.extend(wrap(f"{mark} {finding['code']}" + (f": {text}" if text else ""),
                               wrap_width, "    ", "      "))
             if finding.get("hint"):
+                # Hints are not wrapped: a command broken over two lines would run half of
+                # itself when pasted into a shell. The terminal folds long lines instead.
                 for n, hint_line in enumerate(finding["hint"].splitlines() or [""]):
-                    first = f"      {arrow} " if n == 0 else "        "
-                    lines.extend(wrap(hint_line, wrap_width, first, "        "))
+                    lines.append((f"      {arrow} " if n == 0 else "        ") + hint_line)
         if status == "error" and check.get("error") and verbose:
             lines.extend(f"      {line}" for line in check["error"].splitlines())
         if verbose and check.get("details"):
