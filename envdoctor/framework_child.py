@@ -86,15 +86,23 @@ def _cap(major, minor) -> str:
     return f"{int(major)}.{int(minor)}"
 
 
+def _cuda_level(v: int) -> str:
+    """A CUDA version as the runtime API gives it: 12040 -> "12.4"."""
+    return f"{v // 1000}.{(v % 1000) // 10}"
+
+
+def _record_gpus(res: dict, devices: list) -> None:
+    """The GPUs a framework lists: each one it sees is usable."""
+    res["devices"] = devices
+    res["device_count"] = len(devices)
+    res["cuda_available"] = bool(devices)
+    res["loaded_libraries"] = _loaded_libraries()
+
+
 # ---------------------------------------------------------------- frameworks
 
 
-def probe_torch(res: dict) -> None:
-    stage("import")
-    t0 = time.monotonic()
-    import torch
-
-    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+def probe_torch(res: dict, torch) -> None:
     res["version"] = str(torch.__version__)
     version = getattr(torch, "version", None)
     res["build_cuda"] = getattr(version, "cuda", None)
@@ -170,7 +178,7 @@ def probe_torch(res: dict) -> None:
             cudart = torch.cuda.cudart()
             if hasattr(cudart, "cudaRuntimeGetVersion"):
                 cudart.cudaRuntimeGetVersion(ctypes.byref(rt))
-                res["cuda_runtime"] = f"{rt.value // 1000}.{(rt.value % 1000) // 10}"
+                res["cuda_runtime"] = _cuda_level(rt.value)
         except Exception:
             pass
     res["devices"] = devices
@@ -185,12 +193,7 @@ def probe_torch(res: dict) -> None:
     res["loaded_libraries"] = _loaded_libraries()
 
 
-def probe_tensorflow(res: dict) -> None:
-    stage("import")
-    t0 = time.monotonic()
-    import tensorflow as tf
-
-    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+def probe_tensorflow(res: dict, tf) -> None:
     res["version"] = str(getattr(tf, "__version__", "?"))
     try:
         info = dict(tf.sysconfig.get_build_info())
@@ -219,18 +222,10 @@ def probe_tensorflow(res: dict) -> None:
             devices.append(entry)
     except Exception as exc:
         res["error"] = _err(exc)
-    res["devices"] = devices
-    res["device_count"] = len(devices)
-    res["cuda_available"] = bool(devices)
-    res["loaded_libraries"] = _loaded_libraries()
+    _record_gpus(res, devices)
 
 
-def probe_jax(res: dict) -> None:
-    stage("import")
-    t0 = time.monotonic()
-    import jax
-
-    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+def probe_jax(res: dict, jax) -> None:
     res["version"] = str(getattr(jax, "__version__", "?"))
     try:
         import jaxlib
@@ -263,25 +258,16 @@ def probe_jax(res: dict) -> None:
     res["loaded_libraries"] = _loaded_libraries()
 
 
-def probe_cupy(res: dict) -> None:
-    stage("import")
-    t0 = time.monotonic()
-    import cupy
-
-    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+def probe_cupy(res: dict, cupy) -> None:
     res["version"] = str(getattr(cupy, "__version__", "?"))
     stage("cuda_init")
     runtime = cupy.cuda.runtime
-
-    def level(v: int) -> str:
-        return f"{v // 1000}.{(v % 1000) // 10}"
-
     try:
-        res["cuda_runtime"] = level(runtime.runtimeGetVersion())
+        res["cuda_runtime"] = _cuda_level(runtime.runtimeGetVersion())
     except Exception as exc:
         res["runtime_error"] = _err(exc)
     try:
-        res["cuda_driver"] = level(runtime.driverGetVersion())
+        res["cuda_driver"] = _cuda_level(runtime.driverGetVersion())
     except Exception as exc:
         res["driver_error"] = _err(exc)
     devices = []
@@ -299,18 +285,10 @@ def probe_cupy(res: dict) -> None:
             devices.append(entry)
     except Exception as exc:
         res["error"] = _err(exc)
-    res["devices"] = devices
-    res["device_count"] = len(devices)
-    res["cuda_available"] = bool(devices)
-    res["loaded_libraries"] = _loaded_libraries()
+    _record_gpus(res, devices)
 
 
-def probe_onnxruntime(res: dict) -> None:
-    stage("import")
-    t0 = time.monotonic()
-    import onnxruntime as ort
-
-    res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+def probe_onnxruntime(res: dict, ort) -> None:
     res["version"] = str(getattr(ort, "__version__", "?"))
     stage("providers")
     try:
@@ -329,6 +307,8 @@ def probe_onnxruntime(res: dict) -> None:
     res["cuda_available"] = bool(gpu)
 
 
+# Each probe gets the result dict and the framework's top-level module, which main()
+# has imported (and timed) already.
 PROBES = {"torch": probe_torch, "tensorflow": probe_tensorflow, "jax": probe_jax,
           "cupy": probe_cupy, "onnxruntime": probe_onnxruntime}
 
@@ -347,7 +327,12 @@ def main(argv: list) -> int:
     res: dict = {"framework": argv[0], "python": sys.version.split()[0]}
     start = time.monotonic()
     try:
-        PROBES[argv[0]](res)
+        stage("import")
+        t0 = time.monotonic()
+        # __import__, a builtin, adds no importlib frames to the traceback_tail.
+        framework = __import__(argv[0])
+        res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+        PROBES[argv[0]](res, framework)
         res["status"] = "ok"
     except BaseException as exc:  # ImportError, OSError from a missing .so, SystemExit...
         res["status"] = "error"
