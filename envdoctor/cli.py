@@ -137,6 +137,19 @@ def _write_stdout(text: str) -> None:
         pass
 
 
+def save_and_print(text: str, output: Optional[str]) -> None:
+    """Write ``text`` to the ``--output`` file (atomically, ``{host}`` expanded) when one
+    is named, then to stdout. A file that cannot be written is a usage error."""
+    if output:
+        from envdoctor.output import expand_name, write_atomic
+
+        try:
+            write_atomic(expand_name(output), text)
+        except OSError as exc:
+            raise error(f"cannot write {output}: {exc.strerror or exc}") from None
+    _write_stdout(text)
+
+
 @app.command("list")
 def list_checks() -> None:
     """Every check with its id, tags and a one-line description."""

@@ -7,7 +7,6 @@ Exit codes: 0 no differences, 1 differences, 2 a report could not be read (usage
 # option declarations from live annotations only (inspect.signature without eval_str).
 
 import enum
-import sys
 from typing import Annotated, Any, Optional
 
 import typer
@@ -70,7 +69,7 @@ def diff_command(
     read.
     """
     from envdoctor import diffing
-    from envdoctor.cli import _write_stdout, error
+    from envdoctor.cli import error, save_and_print
     from envdoctor.facts import ReportError
 
     if report_a == "-" and report_b == "-":
@@ -87,22 +86,14 @@ def diff_command(
     result = diffing.diff_reports(a, b, label_a, label_b)
     chosen = DiffFormat.json if json_flag else fmt
     if chosen is DiffFormat.json:
-        import json
+        from envdoctor.render.json import render as to_json
 
-        text = json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"
+        text = to_json(result)
     elif chosen is DiffFormat.markdown:
         text = diffing.render_markdown(result)
     else:
         text = diffing.render_text(result, None if show_all else 25)
-    if output:
-        from envdoctor.output import expand_name, write_atomic
-
-        try:
-            write_atomic(expand_name(output), text)
-        except OSError as exc:
-            raise error(f"cannot write {output}: {exc.strerror or exc}") from None
-    _write_stdout(text)
-    sys.stdout.flush()
+    save_and_print(text, output)
     raise typer.Exit(0 if result["identical"] else 1)
 
 

@@ -55,7 +55,7 @@ def summarize_command(
     """The fleet view: hosts x checks, identical problems grouped, hosts that failed to
     report. Exit code 1 when any host fails at the fail level."""
     from envdoctor import fleet
-    from envdoctor.cli import _write_stdout, error
+    from envdoctor.cli import error, save_and_print
 
     try:
         names = expected_hosts(expect)
@@ -66,19 +66,12 @@ def summarize_command(
         raise error("no report files found (looked for *.json, *.jsonl, *.ndjson in "
                     + ", ".join(reports) + ")")
     if json_flag:
-        import json
+        from envdoctor.render.json import render as to_json
 
-        text = json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"
+        text = to_json(result)
     else:
         text = fleet.render_text(result, show_all=show_all)
-    if output:
-        from envdoctor.output import expand_name, write_atomic
-
-        try:
-            write_atomic(expand_name(output), text)
-        except OSError as exc:
-            raise error(f"cannot write {output}: {exc.strerror or exc}") from None
-    _write_stdout(text)
+    save_and_print(text, output)
     raise typer.Exit(result["exit_code"])
 
 
