@@ -17,22 +17,18 @@ def _target(from_file: Optional[str]) -> Any:
 
     if from_file is None:
         return Target.from_dict(describe_interpreter())
+    from envdoctor.cli import error
     from envdoctor.facts import ReportError, load_report
 
     try:
         report = load_report(from_file)
     except ReportError as exc:
-        raise _usage(str(exc)) from None
+        raise error(str(exc)) from None
     interp = ((report.get("facts") or {}).get("pip") or {}).get("interpreter")
     if not isinstance(interp, dict):
-        raise _usage(f"{from_file} has no 'pip' facts (this Python's wheel tags); it was "
+        raise error(f"{from_file} has no 'pip' facts (this Python's wheel tags); it was "
                      "saved without the pip checks or by an older envdoctor")
     return Target.from_dict(interp)
-
-
-def _usage(message: str) -> typer.Exit:
-    sys.stderr.write(f"envdoctor: error: {message}\n")
-    return typer.Exit(2)
 
 
 def render_text(verdict: Any) -> str:
@@ -68,6 +64,7 @@ def wheel_command(
 ) -> None:
     """Say whether this Python can install a wheel and, if not, every reason why and which
     file name would fit."""
+    from envdoctor.cli import _write_stdout
     from envdoctor.wheeltags import InvalidWheelName, explain
 
     target = _target(from_file)
@@ -95,13 +92,7 @@ def wheel_command(
         out = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
         out = "\n".join(texts)
-    try:
-        sys.stdout.write(out)
-        sys.stdout.flush()
-    except UnicodeEncodeError:
-        sys.stdout.buffer.write(out.encode("ascii", errors="replace"))
-    except BrokenPipeError:
-        pass
+    _write_stdout(out)
     raise typer.Exit(worst)
 
 
