@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import re
+
 from conftest import REPO
 
 from envdoctor import registry
@@ -35,3 +38,170 @@ def test_finding_codes_are_unique_across_checks():
         for code in check.codes:
             assert code not in seen, f"{code} is declared by {seen.get(code)} and {check.id}"
             seen[code] = check.id
+
+
+# --- documented finding levels match what the checks emit --------------------------------
+
+_DOC_ROW = re.compile(r"^\|\s*`?([a-z][a-z0-9_]*\.[EWI]\d{3})`?\s*\|\s*([a-z]+)\s*\|", re.M)
+_LEVEL_NAMES = {"ERROR": "error", "WARNING": "warning", "INFO": "info"}
+_LETTER = {"E": "error", "W": "warning", "I": "info"}
+
+
+def _documented_levels() -> dict[str, list[tuple[str, str]]]:
+    """code -> [(level, doc file)] for every row of the code tables in docs/checks/*.md."""
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for path in sorted((REPO / "docs" / "checks").glob("*.md")):
+        for match in _DOC_ROW.finditer(path.read_text(encoding="utf-8")):
+            rows.setdefault(match.group(1), []).append((match.group(2), path.name))
+    return rows
+
+
+def _pairs(code: ast.expr, level: ast.expr, dicts: dict[str, ast.Dict]):
+    """(code, level name) pairs a `Finding(code, level, ...)` can produce, or None when the
+    level is computed from something the source alone does not tell."""
+    if isinstance(code, ast.Constant) and isinstance(code.value, str):
+        if isinstance(level, ast.Name) and level.id in _LEVEL_NAMES:
+            return [(code.value, _LEVEL_NAMES[level.id])]
+        return None
+    # "pip.W101" if pure else "pip.E101", WARNING if pure else ERROR
+    if (isinstance(code, ast.IfExp) and isinstance(level, ast.IfExp)
+            and ast.dump(code.test) == ast.dump(level.test)):
+        body = _pairs(code.body, level.body, dicts)
+        orelse = _pairs(code.orelse, level.orelse, dicts)
+        return None if body is None or orelse is None else body + orelse
+    # _CPU_CODE[level], _LEVEL[level] with both tables module-level dict literals
+    if (isinstance(code, ast.Subscript) and isinstance(level, ast.Subscript)
+            and isinstance(code.value, ast.Name) and isinstance(level.value, ast.Name)
+            and ast.dump(code.slice) == ast.dump(level.slice)
+            and code.value.id in dicts and level.value.id in dicts):
+        codes = {ast.literal_eval(k): v for k, v in zip(dicts[code.value.id].keys,
+                                                        dicts[code.value.id].values)}
+        levels = {ast.literal_eval(k): v for k, v in zip(dicts[level.value.id].keys,
+                                                         dicts[level.value.id].values)}
+        if set(codes) != set(levels):
+            return None
+        out = []
+        for key in codes:
+            pair = _pairs(codes[key], levels[key], dicts)
+            if pair is None:
+                return None
+            out += pair
+        return out
+    return None
+
+
+def _emitted_levels() -> tuple[dict[str, set[str]], set[str]]:
+    """From the check modules' source: code -> levels of every `Finding(code, LEVEL, ...)`,
+    and the codes whose level is computed at run time (skipped by the comparison)."""
+    emitted: dict[str, set[str]] = {}
+    dynamic: set[str] = set()
+    for path in sorted((REPO / "checks").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        dicts = {target.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                 and isinstance(node.value, ast.Dict) for target in node.targets
+                 if isinstance(target, ast.Name)}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "Finding"):
+                continue
+            keywords = {k.arg: k.value for k in node.keywords}
+            code = node.args[0] if node.args else keywords.get("code")
+            level = node.args[1] if len(node.args) > 1 else keywords.get("level")
+            pairs = _pairs(code, level, dicts) if code is not None and level is not None \
+                else None
+            if pairs is None:
+                dynamic |= {n.value for n in ast.walk(code) if isinstance(n, ast.Constant)
+                            and isinstance(n.value, str) and registry.CODE.match(n.value)}
+                continue
+            for name, lvl in pairs:
+                emitted.setdefault(name, set()).add(lvl)
+    return emitted, dynamic
+
+
+def test_the_level_documented_for_each_code_is_the_level_the_check_emits():
+    documented = _documented_levels()
+    emitted, dynamic = _emitted_levels()
+    assert len(documented) > 50 and len(emitted) > 50, "the parsers found (almost) nothing"
+    problems = []
+    for code, rows in sorted(documented.items()):
+        if len(rows) > 1:
+            problems.append(f"{code} has {len(rows)} rows: {rows}")
+        level, doc = rows[0]
+        if level != _LETTER[code.split(".")[1][0]]:
+            problems.append(f"{doc}: {code} is documented as {level}, but its letter says "
+                            f"{_LETTER[code.split('.')[1][0]]}")
+        if code in emitted:
+            if emitted[code] != {level}:
+                problems.append(f"{doc}: {code} is documented as {level}; the check emits "
+                                f"{sorted(emitted[code])}")
+        elif code not in dynamic:
+            problems.append(f"{doc}: {code} is documented but no check emits it")
+    # Codes whose level is chosen at run time (cpu.E001/cpu.W001: `level` comes from the
+    # data table's row) cannot be read from the source; they are skipped here, and their
+    # letter is still checked against the documented level above.
+    assert not problems, "\n".join(problems)
+    declared = {code for check in registry.all_checks() if check.origin == "envdoctor"
+                for code in check.codes}
+    assert sorted(declared - set(documented)) == [], "codes missing from the docs' tables"
+    assert sorted(set(emitted) - declared) == [], "codes emitted but not declared in codes="
+    for code, levels in emitted.items():
+        assert levels == {_LETTER[code.split(".")[1][0]]}, f"{code} is emitted as {levels}"
+
+
+def test_the_level_parser_reads_every_form_the_checks_use():
+    """The comparison above is only as good as the parser: feed it each form by hand."""
+    source = (
+        "_C = {'error': 'x.E001', 'info': 'x.I001'}\n"
+        "_L = {'error': ERROR, 'info': INFO}\n"
+        "Finding('x.W001', WARNING, 'm')\n"
+        "Finding('x.W002' if p else 'x.E002', WARNING if p else ERROR, 'm')\n"
+        "Finding(_C[k], _L[k], 'm')\n"
+        "Finding('x.E003' if lv is ERROR else 'x.W003', lv, 'm')\n"
+    )
+    tree = ast.parse(source)
+    dicts = {node.targets[0].id: node.value for node in tree.body
+             if isinstance(node, ast.Assign)}
+    calls = [node.value for node in tree.body
+             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)]
+    found = [_pairs(call.args[0], call.args[1], dicts) for call in calls]
+    assert found == [[("x.W001", "warning")],
+                     [("x.W002", "warning"), ("x.E002", "error")],
+                     [("x.E001", "error"), ("x.I001", "info")],
+                     None]
+
+
+# --- envdoctor explain CODE says something for every code --------------------------------
+
+
+def test_explain_prints_the_meaning_and_the_check_docstring_for_every_code():
+    from typer.testing import CliRunner
+
+    from envdoctor.cli import app
+
+    runner = CliRunner()
+    checks = [c for c in registry.all_checks() if c.origin == "envdoctor"]
+    assert len(checks) >= 16
+    for check in checks:
+        assert check.doc.strip(), f"{check.id} has no docstring for `envdoctor explain`"
+        result = runner.invoke(app, ["explain", check.id])
+        assert result.exit_code == 0, (check.id, result.output)
+        assert check.title in result.output
+        for code in check.codes:
+            assert code in result.output, f"`envdoctor explain {check.id}` omits {code}"
+        for code, meaning in check.codes.items():
+            assert len(meaning.strip()) > 15, f"{code}: meaning {meaning!r} says too little"
+            result = runner.invoke(app, ["explain", code])
+            assert result.exit_code == 0, (code, result.output)
+            first, second = result.output.splitlines()[:2]
+            assert first == f"{code}: {meaning}"
+            assert check.id in second
+            assert check.doc.splitlines()[0] in result.output
+
+
+def test_explain_of_an_unknown_name_is_a_usage_error():
+    from typer.testing import CliRunner
+
+    from envdoctor.cli import app
+
+    result = CliRunner().invoke(app, ["explain", "cpu.E999"])
+    assert result.exit_code == 2
