@@ -147,23 +147,33 @@ def sanitize(facts: Facts) -> Facts:
     return clean
 
 
+def read_bytes(path: str) -> bytes:
+    """The bytes of the file ``path``, or of standard input for ``-``; OSError when it
+    cannot be read."""
+    if path == "-":
+        import sys
+
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def decode_report(raw: bytes, errors: str = "strict") -> str:
+    """A saved report's bytes as text: UTF-8, without the BOM Notepad writes, or UTF-16
+    when it starts with a UTF-16 BOM (Windows PowerShell's ``>``)."""
+    encoding = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    return raw.decode(encoding, errors)
+
+
 def load_report(path: str, accept_newer: bool = False) -> dict[str, Any]:
     """Read a saved JSON report (or ``-`` for stdin) and return it; :class:`ReportError`
     with a plain message when it cannot be used. ``accept_newer`` lets a caller that
     only compares reports (``diff``) read a newer schema version too."""
-    import sys
-
     try:
-        if path == "-":
-            raw = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as fh:
-                raw = fh.read()
+        raw = read_bytes(path)
     except OSError as exc:
         raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
-    # Notepad saves UTF-8 with a BOM; Windows PowerShell's `>` writes UTF-16.
-    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-    text = raw.decode(encoding, errors="replace").strip()
+    text = decode_report(raw, errors="replace").strip()
     # People paste reports from issue trackers: accept a ```json fenced block too.
     if text.startswith("```"):
         text = text.split("\n", 1)[1] if "\n" in text else ""

@@ -16,6 +16,8 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional
 
+from envdoctor.facts import decode_report, read_bytes
+
 STATUSES = ("pass", "warn", "fail", "skip", "error")
 LETTER = {"pass": "P", "warn": "W", "fail": "F", "skip": "S", "error": "E"}
 STATUS_OF = {v: k for k, v in LETTER.items()}
@@ -66,16 +68,6 @@ def _walk(folder: str, errors: list[tuple[str, str]]) -> Iterator[str]:
             yield entry.path
 
 
-def _decode(raw: bytes) -> str:
-    """UTF-8 (a UTF-8 BOM is dropped); UTF-16 with a BOM, as PowerShell 5's ``>`` writes
-    it. Anything else that is not UTF-8 raises UnicodeDecodeError."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    return raw.decode("utf-8")
-
-
 def _json_error(exc: ValueError, size: int) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text (binary or corrupted file)"
@@ -112,13 +104,7 @@ def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
         if path.lower().endswith(LINE_SUFFIXES):
             yield from _read_lines(path)
             return
-        if path == "-":
-            import sys
-
-            raw = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as fh:
-                raw = fh.read()
+        raw = read_bytes(path)
     except OSError as exc:
         yield None, f"cannot read: {exc.strerror or exc}"
         return
@@ -126,7 +112,7 @@ def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
         yield None, "empty file"
         return
     try:
-        data = json.loads(_decode(raw))
+        data = json.loads(decode_report(raw))
     except ValueError as exc:
         if getattr(exc, "msg", "") == "Extra data":
             # Several documents in a .json file (or stdin): JSON lines under another name.
@@ -160,7 +146,7 @@ def _parse_lines(lines: Iterable[bytes]) -> Iterator[tuple[Optional[int], Any]]:
         if not line.strip():
             continue
         try:
-            data = json.loads(_decode(line))
+            data = json.loads(decode_report(line))
         except ValueError as exc:
             yield number, _json_error(exc, len(line.rstrip()))
             continue
