@@ -205,3 +205,17 @@ def test_explain_of_an_unknown_name_is_a_usage_error():
 
     result = CliRunner().invoke(app, ["explain", "cpu.E999"])
     assert result.exit_code == 2
+
+
+def test_privacy_doc_lists_exactly_the_variables_the_env_probe_keeps():
+    from envdoctor.probes import env
+    from envdoctor.redact import SECRET_NAME
+
+    text = (REPO / "docs" / "privacy.md").read_text(encoding="utf-8")
+    allowlist, secrets = text.split("**No environment dump.**", 1)[1].split(
+        "A name that looks like a secret", 1)
+    names = set(re.findall(r"`([A-Z][A-Z0-9_]*)`", allowlist))
+    assert {n for n in names if n.endswith("_")} == set(env.ALLOWED_PREFIXES)
+    assert {n for n in names if not n.endswith("_")} == set(env.ALLOWED_NAMES)
+    words = re.findall(r"`([A-Z_]+)`", secrets.split("\n- ", 1)[0])
+    assert len(words) >= 5 and all(SECRET_NAME.search(w) for w in words), words
