@@ -221,7 +221,7 @@ def live(facts: dict, name: str) -> dict:
     return as_dict(as_dict(as_dict(facts.get("frameworks")).get("live")).get(name))
 
 
-def is_cpu_only(name: str, info: dict, facts: dict) -> bool:
+def is_cpu_only(name: str, info: dict) -> bool:
     """Is this installed framework a build without NVIDIA GPU support?"""
     build = str(info.get("build") or "")
     if name == "torch":

@@ -140,7 +140,7 @@ def check_arch(facts: dict):
     findings: list = []
     details: dict = {}
     torch = installed.get("torch")
-    if torch and not fw.is_cpu_only("torch", torch, facts) and not torch.get("hip"):
+    if torch and not fw.is_cpu_only("torch", torch) and not torch.get("hip"):
         _check_torch(facts, torch, gpus, findings, details)
     jax = installed.get("jax")
     if jax and str(jax.get("build") or "").startswith("cuda"):

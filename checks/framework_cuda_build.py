@@ -23,7 +23,7 @@ def _ccs(facts: dict) -> list:
     return ccs
 
 
-def _build_cuda(name: str, info: dict, facts: dict):
+def _build_cuda(name: str, info: dict):
     """The CUDA version a framework build needs at run time (None when unknown)."""
     if name == "torch":
         return info.get("cuda")
@@ -145,7 +145,7 @@ def check_cuda_build(facts: dict):
         return skipped("no NVIDIA GPU found")
     findings = []
     details: dict = {"frameworks": {}}
-    gpu_builds = [n for n, info in installed.items() if not fw.is_cpu_only(n, info, facts)]
+    gpu_builds = [n for n, info in installed.items() if not fw.is_cpu_only(n, info)]
     for name, info in sorted(installed.items()):
         entry = {"build": info.get("build"), "version": info.get("version")}
         details["frameworks"][name] = entry
@@ -172,11 +172,11 @@ def check_cuda_build(facts: dict):
                     hint=f"{pip_command(facts)} uninstall -y " + " ".join(map(str, names))
                          + f" && {pip_command(facts)} install onnxruntime-gpu",
                     details={"distributions": names}))
-        if fw.is_cpu_only(name, info, facts):
+        if fw.is_cpu_only(name, info):
             entry["verdict"] = "cpu_only"
             findings.append(_cpu_only(name, info, facts, [n for n in gpu_builds if n != name]))
             continue
-        cuda = _build_cuda(name, info, facts)
+        cuda = _build_cuda(name, info)
         entry["cuda"] = cuda
         verdict = fw.driver_verdict(cuda, facts) if cuda else None
         if verdict is None:

@@ -73,7 +73,7 @@ def _causes(name: str, info: dict, facts: dict, seen: Optional[bool] = False
             f"TensorFlow {info.get('version')} {verb}: native Windows has no "
             "TensorFlow GPU support after 2.10.",
             hint="Use WSL2: " + fw.tensorflow_builds()["wsl2_url"], details=details))
-    elif fw.is_cpu_only(name, info, facts):
+    elif fw.is_cpu_only(name, info):
         level = fw.CPU_BUILD_LEVEL.get(name, "warning")
         causes.append(Finding(
             _CPU_CODE[level], _LEVEL[level],

@@ -42,7 +42,7 @@ def _codes(nvidia: dict) -> dict[str, dict]:
     return found
 
 
-def _userspace_version(nvidia: dict, kernel: dict) -> Optional[str]:
+def _userspace_version(kernel: dict) -> Optional[str]:
     libs = dicts(as_dict(kernel.get("userspace")).get("libnvidia-ml"))
     versions = [lib["version"] for lib in libs if text(lib.get("version"))]
     module = kernel.get("module_version")
@@ -127,7 +127,7 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
 
     # Version mismatch.
     mismatch = codes.get("LIB_RM_VERSION_MISMATCH")
-    userspace = nvidia.get("driver_version") or _userspace_version(nvidia, kernel)
+    userspace = nvidia.get("driver_version") or _userspace_version(kernel)
     if not mismatch and module and nvidia.get("driver_version") and not wsl:
         from envdoctor.cudacompat import compare
 
@@ -136,7 +136,7 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
                                    "loaded kernel module"}
     if mismatch:
         if userspace == module:
-            userspace = _userspace_version(nvidia, kernel)
+            userspace = _userspace_version(kernel)
         versions = (f" (kernel module {module or 'unknown'}, user-space library "
                     f"{userspace or 'unknown'})")
         findings.append(Finding(
