@@ -240,11 +240,6 @@ class Summary:
             if not group["hosts"] or group["hosts"][-1] != host:
                 group["hosts"].append(host)
 
-    def status_of(self, host: str) -> dict[str, str]:
-        row = self.hosts[host][1]
-        ids = list(self.columns)
-        return {ids[i]: STATUS_OF[ch] for i, ch in enumerate(row) if ch != ABSENT}
-
     def failing(self, host: str) -> bool:
         letters = {LETTER[s] for s in FAIL_ON[self.fail_on]}
         return any(ch in letters for ch in self.hosts[host][1])

@@ -32,8 +32,6 @@ MIN_CHILD_TIMEOUT_S = 30.0
 PROBE_DEADLINE_S = 120.0
 STDERR_TAIL_LINES = 12
 
-FRAMEWORKS = ("torch", "tensorflow", "jax", "cupy", "onnxruntime")
-
 TENSORFLOW_DISTS = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel",
                     "tensorflow-macos", "tensorflow-rocm", "tf-nightly", "tf-nightly-cpu",
                     "tf-nightly-gpu", "intel-tensorflow")
@@ -115,10 +113,6 @@ def _read(path: str) -> Optional[str]:
 def local_version(version: str) -> Optional[str]:
     """ "2.7.1+cu126" -> "cu126"; None without a local part."""
     return version.split("+", 1)[1] if "+" in version else None
-
-
-def base_version(version: str) -> str:
-    return version.split("+", 1)[0]
 
 
 def _cuda_tag(cuda: Optional[str]) -> Optional[str]:
