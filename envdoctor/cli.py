@@ -17,7 +17,7 @@ from envdoctor import __version__
 app = typer.Typer(
     name="envdoctor",
     help="The doctor for deep-learning environments: GPU, driver, CUDA, cuDNN, CPU, "
-         "wheels and frameworks.",
+         "wheels and frameworks. Without a command, runs `envdoctor check`.",
     add_completion=False,
     no_args_is_help=False,
     pretty_exceptions_enable=False,
@@ -72,30 +72,39 @@ def check(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     json_flag: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     only: Annotated[Optional[list[str]], typer.Option(
-        "--only", help="Run only these checks (id, area or tag; repeat or comma-separate).")
+        "--only", metavar="ID|AREA|TAG",
+        help="Run only these checks (id, area or tag; repeat or comma-separate).")
     ] = None,
     skip: Annotated[Optional[list[str]], typer.Option(
-        "--skip", help="Skip these checks (id, area or tag).")] = None,
+        "--skip", metavar="ID|AREA|TAG",
+        help="Skip these checks (id, area or tag; repeat or comma-separate).")] = None,
     fail_on: Annotated[FailOn, typer.Option(
         "--fail-on", help="Lowest status that makes the exit code 1.")] = FailOn.fail,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, help="Seconds each probe may take.")] = 10.0,
+        "--timeout", min=0.1, metavar="SECONDS", help="Seconds each probe may take.")
+    ] = 10.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                           help="Show durations and details.")] = False,
     from_file: Annotated[Optional[str], typer.Option(
-        "--from", help="Re-run the checks on the facts in a saved JSON report "
-                       "(no probing of this machine); '-' reads stdin.")] = None,
+        "--from", metavar="REPORT.json",
+        help="Re-run the checks on the facts in a saved JSON report "
+             "(no probing of this machine); '-' reads stdin.")] = None,
     no_redact: Annotated[bool, typer.Option(
         "--no-redact", help="Keep user name, home path and host name in the report.")] = False,
     no_frameworks: Annotated[bool, typer.Option(
-        "--no-frameworks", help="Do not import frameworks in child processes.")] = False,
+        "--no-frameworks", help="Do not import frameworks in child processes (faster; "
+                                "the builds are still judged from their files).")] = False,
     output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", help="Also write the report to FILE, atomically ({host} expands "
-                               "to the host name).")] = None,
+        "--output", "-o", metavar="FILE",
+        help="Also write the report to FILE, atomically ({host} expands "
+             "to the host name).")] = None,
     keep_hostname: Annotated[bool, typer.Option(
         "--keep-hostname", help="Keep the host name in the report (fleet runs).")] = False,
 ) -> None:
-    """Diagnose this machine (or a saved report) and print the verdict."""
+    """Diagnose this machine (or a saved report) and print the verdict.
+
+    Exit codes: 0 nothing at or above --fail-on; 1 a check at or above it; 2 usage error;
+    3 incomplete (a check errored or a probe timed out, and nothing failed)."""
     from envdoctor import doctor, render
     from envdoctor.facts import ReportError, load_report
 
@@ -168,7 +177,9 @@ def list_checks() -> None:
 
 @app.command()
 def explain(
-    name: Annotated[str, typer.Argument(help="A check id (cpu.avx) or finding code (cpu.E001).")],
+    name: Annotated[str, typer.Argument(
+        metavar="CHECK_OR_CODE", help="A check id (cpu.avx) or finding code (cpu.E001); "
+                                      "`envdoctor list` shows the ids.")],
 ) -> None:
     """What a check or a finding code means, its common causes and how to fix it."""
     from envdoctor import registry

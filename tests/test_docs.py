@@ -219,3 +219,28 @@ def test_privacy_doc_lists_exactly_the_variables_the_env_probe_keeps():
     assert {n for n in names if not n.endswith("_")} == set(env.ALLOWED_NAMES)
     words = re.findall(r"`([A-Z_]+)`", secrets.split("\n- ", 1)[0])
     assert len(words) >= 5 and all(SECRET_NAME.search(w) for w in words), words
+
+
+def test_every_command_option_and_argument_has_help_and_a_telling_metavar():
+    """`envdoctor CMD --help` works for every command; every parameter says what it is,
+    and one that takes a value names it (FILE, SECONDS, REPORT.json) or lists its choices."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from envdoctor.cli import app
+
+    commands = typer.main.get_command(app).commands
+    assert {"check", "list", "explain", "fix", "wheel", "diff", "summarize"} <= set(commands)
+    runner = CliRunner()
+    vague = []
+    for name, command in sorted(commands.items()):
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, (name, result.output)
+        assert (command.help or "").strip(), f"`envdoctor {name}` has no description"
+        for param in command.params:
+            assert (getattr(param, "help", None) or "").strip(), f"{name} {param.name}: no help"
+            takes_value = not getattr(param, "is_flag", False)
+            choices = getattr(param.type, "choices", None)
+            if takes_value and not choices and not param.metavar:
+                vague.append(f"{name} {param.opts[0]}")
+    assert not vague, f"options that take a value without a metavar: {vague}"

@@ -51,17 +51,19 @@ def diff_command(
                    ] = DiffFormat.text,
     json_flag: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     show_all: Annotated[bool, typer.Option(
-        "--all", help="Text: list every differing fact (default: 25 per category).")] = False,
+        "--all", help="Text: list every differing fact (default: 25 per group).")] = False,
     recheck: Annotated[bool, typer.Option(
         "--recheck", help="Re-run this envdoctor's checks on both reports' facts before "
                           "comparing (reports saved by different versions).")] = False,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, help="Seconds each probe may take (for '-').")] = 10.0,
+        "--timeout", min=0.1, metavar="SECONDS",
+        help="Seconds each probe may take (for '-').")] = 10.0,
     no_frameworks: Annotated[bool, typer.Option(
         "--no-frameworks", help="For '-': do not import frameworks in child processes.")
     ] = False,
     output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", help="Also write the comparison to FILE, atomically.")] = None,
+        "--output", "-o", metavar="FILE",
+        help="Also write the comparison to FILE, atomically.")] = None,
 ) -> None:
     """What differs between two reports: facts by diagnostic weight, then checks.
 

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
     @app.command("fix")
     def fix_command(
         name: Annotated[Optional[str], typer.Argument(
-            help="The fix to run, e.g. cv2-dll (see --list).")] = None,
+            metavar="NAME", help="The fix to run, e.g. cv2-dll (see --list).")] = None,
         list_: Annotated[bool, typer.Option("--list", help="Every fix, what it repairs, on "
                                             "which OS, which checks it answers.")] = False,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change "
@@ -73,7 +73,8 @@ def register(app: typer.Typer) -> None:
             "--emit-script", help="Print the fix's script for this OS (or --os) to read and "
                                   "run by hand.")] = False,
         os_name: Annotated[Optional[str], typer.Option(
-            "--os", help="With --emit-script: linux or windows.")] = None,
+            "--os", metavar="linux|windows",
+            help="With --emit-script: the OS whose script to print.")] = None,
     ) -> None:
         """Repair a problem a check found: plan, confirm (default No), apply, re-check.
 

@@ -44,16 +44,22 @@ def summarize_command(
         "--fail-on", help="Lowest check status that makes a host failing (exit code 1).")
     ] = FailOn.fail,
     expect: Annotated[Optional[str], typer.Option(
-        "--expect", help="Hosts that should have reported: a file (one name per line) or "
+        "--expect", metavar="HOSTS",
+        help="Hosts that should have reported: a file (one name per line) or "
                          "names separated by commas or spaces. Missing ones are listed.")
     ] = None,
     show_all: Annotated[bool, typer.Option(
         "--all", help="Text: every problem, every host (default: capped).")] = False,
     output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", help="Also write the summary to FILE, atomically.")] = None,
+        "--output", "-o", metavar="FILE",
+        help="Also write the summary to FILE, atomically.")] = None,
 ) -> None:
     """The fleet view: hosts x checks, identical problems grouped, hosts that failed to
-    report. Exit code 1 when any host fails at the fail level."""
+    report.
+
+    Exit codes: 0 every host healthy; 1 a host fails at the fail level; 2 no report file
+    found; 3 nothing fails, but a host did not report (missing, unreadable) or its report
+    is incomplete."""
     from envdoctor import fleet
     from envdoctor.cli import error, save_and_print
 

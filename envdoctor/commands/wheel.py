@@ -57,13 +57,18 @@ def wheel_command(
     wheels: Annotated[list[str], typer.Argument(
         metavar="FILE_OR_NAME.whl",
         help="Wheel files or just their file names (several allowed).")],
-    json_flag: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_flag: Annotated[bool, typer.Option(
+        "--json", help="Print JSON: one object per wheel (a list for several).")] = False,
     from_file: Annotated[Optional[str], typer.Option(
-        "--from", help="Judge for the Python in a saved JSON report instead of this one.")
+        "--from", metavar="REPORT.json",
+        help="Judge for the Python in a saved JSON report instead of this one.")
     ] = None,
 ) -> None:
     """Say whether this Python can install a wheel and, if not, every reason why and which
-    file name would fit."""
+    file name would fit.
+
+    Exit codes: 0 it installs; 1 it does not; 2 not a wheel file name (or an unusable
+    --from report)."""
     from envdoctor.cli import _write_stdout
     from envdoctor.wheeltags import InvalidWheelName, explain
 
