@@ -406,8 +406,10 @@ def render_text(result: dict[str, Any], limit_per_category: Optional[int] = 25) 
                 for finding in entry[key]:
                     lines.append(f"    {tag}: {finding.get('level')} {finding.get('code')}: "
                                  f"{finding.get('message')}")
-                    if finding.get("hint"):
-                        lines.append(f"       -> {str(finding['hint']).splitlines()[0]}")
+                    hint = str(finding.get("hint") or "").splitlines()
+                    if hint:  # every line: "Ways out:" alone says nothing
+                        lines.append(f"       -> {hint[0]}")
+                        lines += [f"          {line}" for line in hint[1:]]
             if not entry["findings_only_in_a"] and not entry["findings_only_in_b"]:
                 for tag, key in (("A", "summary_a"), ("B", "summary_b")):
                     if entry.get(key):

@@ -249,3 +249,14 @@ def test_null_empty_and_absent_are_not_differences():
     entries, _ = diff_facts({"probes": {}, "env": {"variables": {"CUDA_VISIBLE_DEVICES": ""}}},
                             {"probes": {}, "env": {"variables": {}}}, shared_only=False)
     assert [e["path"] for e in entries] == ["env.variables.CUDA_VISIBLE_DEVICES"]
+
+
+def test_text_shows_every_line_of_a_multi_line_hint(works_and_broken):
+    """cpu.E001's hint is "Ways out:" and one numbered line per option: all of them show."""
+    _, _, a, b = works_and_broken
+    text = diffing.render_text(diffing.diff_reports(a, b, "laptop.json", "node.json"), 25)
+    finding = next(f for c in b["checks"] for f in c["findings"] if f["code"] == "cpu.E001")
+    hint = finding["hint"].splitlines()
+    assert len(hint) > 2
+    assert f"-> {hint[0]}" in text
+    assert all(line in text for line in hint[1:])
