@@ -339,8 +339,10 @@ def render_text(result: dict[str, Any], show_all: bool = False, matrix_limit: in
             what = f"{p['code']}: " if p["code"] else f"{p['check']}: "
             lines.append(f"  [{p['level']}] {p['count']} host{'s' if p['count'] != 1 else ''}: "
                          f"{what}{p['message']}")
-            if p["hint"]:
-                lines.append(f"      -> {p['hint'].splitlines()[0]}")
+            hint = p["hint"].splitlines()
+            if hint:  # every line: "Ways out:" alone says nothing
+                lines.append(f"      -> {hint[0]}")
+                lines += [f"         {line}" for line in hint[1:]]
             lines.append(f"      hosts: {_hosts_text(p['hosts'], 1000000 if show_all else 8)}")
         if not show_all and len(problems) > 30:
             lines.append(f"  ... and {len(problems) - 30} more (--all or --json)")

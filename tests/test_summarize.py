@@ -203,3 +203,15 @@ def test_odd_findings_inside_a_valid_report_do_not_crash(tmp_path, docs):
     run = run_envdoctor("summarize", str(tmp_path))
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert "cpu.E001" in run.stdout
+
+
+def test_text_shows_every_line_of_a_multi_line_hint(tmp_path, docs):
+    """cpu.E001's hint is "Ways out:" and one numbered line per option: all of them show."""
+    write(tmp_path / "n1.json", docs["no_avx"])
+    text = fleet.render_text(fleet.summarize([str(tmp_path)]))
+    finding = next(f for c in docs["no_avx"]["checks"] for f in c["findings"]
+                   if f["code"] == "cpu.E001")
+    hint = finding["hint"].splitlines()
+    assert len(hint) > 2
+    assert f"-> {hint[0]}" in text
+    assert all(line in text for line in hint[1:])
