@@ -262,6 +262,14 @@ def _runnable(step: Step, admin: bool) -> bool:
     return step.argv is not None and (admin or not step.needs_admin)
 
 
+def _check_line(check: dict[str, Any]) -> str:
+    """``id: status: summary``; a skipped check's summary already says "skipped: ..."."""
+    status, summary = str(check.get("status")), str(check.get("summary"))
+    if summary.startswith(("skipped:", f"{status}:")):
+        return f"{check.get('id')}: {summary}"
+    return f"{check.get('id')}: {status}: {summary}"
+
+
 def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
             interactive: Optional[bool] = None, stdin: Optional[TextIO] = None,
             out: Optional[TextIO] = None, admin: Optional[bool] = None) -> int:
@@ -307,7 +315,7 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
         say(f"{fix.name}: nothing {'this fix can' if other else 'to'} repair; nothing was "
             "changed.")
         for check in report.get("checks") or []:
-            say(f"  {check['id']}: {check['status']}: {check['summary']}")
+            say(f"  {_check_line(check)}")
             for finding in check.get("findings") or []:
                 if finding.get("level") in ("error", "warning") and finding.get("hint"):
                     say(f"    {finding['code']} is not something {fix.name} repairs; "
@@ -376,7 +384,7 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
     after = _diagnose(fix)
     remaining = problems(after, fix)
     for check in after.get("checks") or []:
-        say(f"  {check['id']}: {check['status']}: {check['summary']}")
+        say(f"  {_check_line(check)}")
     if remaining:
         say("The problem remains:")
         for finding in remaining:

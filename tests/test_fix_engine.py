@@ -276,3 +276,15 @@ def test_a_check_that_could_not_run_is_not_nothing_to_repair(monkeypatch):
     code = fixer.run_fix("cv2-dll", yes=True, out=out)
     assert code == 1
     assert "could not diagnose" in out.getvalue() and "timed out" in out.getvalue()
+
+
+def test_nothing_to_repair_lists_each_check_with_its_status_said_once(inproc):
+    """`envdoctor fix cv2-dll --dry-run` without OpenCV: 'pip.opencv: skipped: ...', not
+    'pip.opencv: skip: skipped: ...'."""
+    out = io.StringIO()
+    assert fixer.run_fix("cv2-dll", dry_run=True, out=out) == 0
+    text = out.getvalue()
+    line = next(x.strip() for x in text.splitlines() if x.strip().startswith("pip.opencv:"))
+    if "skip" in line:  # OpenCV is not installed here (the usual case)
+        assert line.startswith("pip.opencv: skipped: "), line
+    assert "skip: skipped" not in text
