@@ -4,6 +4,7 @@ whether the installed frameworks support it."""
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Optional
 
 from envdoctor.facts import as_dict, text
@@ -37,7 +38,15 @@ def _minor(text: str) -> Optional[tuple[int, int]]:
         return None
 
 
+# "2.6.0" or "2.6.0+cu126", as wheels spell their versions: a valid PEP 440 version whose
+# major.minor needs no parser, which spares importing packaging on most runs.
+_PLAIN_VERSION = r"([0-9]+)(?:\.([0-9]+))?(?:\.[0-9]+)*(?:\+[a-zA-Z0-9]+(?:[-_.][a-zA-Z0-9]+)*)?"
+
+
 def _release(version: str) -> Optional[str]:
+    plain = re.fullmatch(_PLAIN_VERSION, version)
+    if plain:
+        return f"{int(plain.group(1))}.{int(plain.group(2) or 0)}"
     from packaging.version import InvalidVersion, Version
 
     try:

@@ -84,6 +84,18 @@ def test_framework_python_support_from_the_sourced_table(python, dists, code):
     assert all(v["source"] for v in verdicts)
 
 
+@pytest.mark.parametrize("version, release", [
+    ("2.4.1", "2.4"), ("2.4.1+cu121", "2.4"), ("2.4.1+CU121.x_1", "2.4"), ("02.04", "2.4"),
+    ("2.4.1rc1", "2.4"), ("v2.4.1", "2.4"), ("2.4.1.post1+cpu", "2.4"), ("1!2.4.1", "2.4"),
+    ("2.4.1+", None), ("2.4.1-garbage", None), ("\u0662.\u0664", None),
+])
+def test_every_spelling_of_a_release_finds_the_same_row(version, release):
+    result = run(py_facts(version="3.13.1"), {"torch": version})
+    [verdict] = result.details["framework_support"]
+    assert verdict["release"] == release
+    assert verdict["status"] == ("unsupported" if release else "unknown")
+
+
 def test_unsupported_message_names_both_versions_and_a_way_out():
     result = run(py_facts(version="3.13.1"), {"torch": "2.4.1"})
     [finding] = result.findings
