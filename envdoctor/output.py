@@ -11,7 +11,6 @@ survives a power cut.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
@@ -85,6 +84,8 @@ def write_atomic(path: str, text: Text) -> None:
     """Write ``text`` (a string, or an iterable of string chunks) to a temporary file
     beside ``path``, fsync it, then rename it over ``path``. Missing parent folders are
     created. On any failure the temporary file is removed and ``path`` is untouched."""
+    import tempfile  # only here: it pulls in random and hashing
+
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
