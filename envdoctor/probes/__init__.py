@@ -54,7 +54,6 @@ class Probe:
     # A probe that runs child processes of its own (framework imports) may need longer
     # than the per-command timeout; None means "the context's timeout plus a margin".
     deadline: Optional[float] = None
-    description: str = ""
 
 
 def all_probes() -> dict[str, Probe]:

@@ -119,4 +119,4 @@ def probe_cpu(ctx: ProbeContext) -> dict:
     return facts
 
 
-PROBES = [Probe("cpu", probe_cpu, description="CPU model and instruction sets")]
+PROBES = [Probe("cpu", probe_cpu)]

@@ -515,4 +515,4 @@ def probe_cuda(ctx: ProbeContext) -> dict:
     return facts
 
 
-PROBES = [Probe("cuda", probe_cuda, description="CUDA driver library, runtimes, toolkits, cuDNN")]
+PROBES = [Probe("cuda", probe_cuda)]

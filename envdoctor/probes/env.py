@@ -35,4 +35,4 @@ def probe_env(ctx: ProbeContext) -> dict:
     return {"variables": variables}
 
 
-PROBES = [Probe("env", probe_env, description="allowlisted environment variables")]
+PROBES = [Probe("env", probe_env)]

@@ -429,5 +429,4 @@ def probe_frameworks(ctx: ProbeContext) -> dict:
     return facts
 
 
-PROBES = [Probe("frameworks", probe_frameworks, deadline=PROBE_DEADLINE_S,
-                description="installed frameworks (static) and what each sees (live)")]
+PROBES = [Probe("frameworks", probe_frameworks, deadline=PROBE_DEADLINE_S)]

@@ -155,4 +155,4 @@ def probe_nvidia(ctx: ProbeContext) -> dict:
     return facts
 
 
-PROBES = [Probe("nvidia", probe_nvidia, description="NVIDIA GPUs, driver, NVML, kernel module")]
+PROBES = [Probe("nvidia", probe_nvidia)]

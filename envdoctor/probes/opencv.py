@@ -384,5 +384,4 @@ def probe_opencv(ctx: ProbeContext) -> dict:
     return facts
 
 
-PROBES = [Probe("opencv", probe_opencv,
-                description="OpenCV variants, stray cv2 binaries, NumPy ABI, import cv2")]
+PROBES = [Probe("opencv", probe_opencv)]

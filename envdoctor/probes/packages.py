@@ -19,4 +19,4 @@ def probe_packages(ctx: ProbeContext) -> dict:
     return {"distributions": versions, "count": len(versions), "shadowed": shadowed}
 
 
-PROBES = [Probe("packages", probe_packages, description="installed distributions")]
+PROBES = [Probe("packages", probe_packages)]

@@ -153,4 +153,4 @@ def probe_platform(ctx: ProbeContext) -> dict:
     return facts
 
 
-PROBES = [Probe("platform", probe_platform, description="OS, distribution, libc, WSL, container")]
+PROBES = [Probe("platform", probe_platform)]

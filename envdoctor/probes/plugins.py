@@ -12,4 +12,4 @@ def probe_plugins(ctx: ProbeContext) -> dict:
     return {"loaded": loaded, "failed": registry.plugin_errors()}
 
 
-PROBES = [Probe("plugins", probe_plugins, description="entry-point check plugins")]
+PROBES = [Probe("plugins", probe_plugins)]

@@ -46,4 +46,4 @@ def probe_python(ctx: ProbeContext) -> dict:
     }
 
 
-PROBES = [Probe("python", probe_python, description="the running interpreter")]
+PROBES = [Probe("python", probe_python)]

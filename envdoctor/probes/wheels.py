@@ -559,8 +559,6 @@ def probe_python_env(ctx: ProbeContext) -> dict:
 
 
 PROBES = [
-    Probe("pip", probe_pip, description="wheel tags and requirements of installed "
-                                        "distributions; this interpreter's wheel tags"),
-    Probe("python_env", probe_python_env, description="pip, pip on PATH, Jupyter kernels, "
-                                                      "conda and pip"),
+    Probe("pip", probe_pip),  # wheel tags and requirements; this interpreter's tags
+    Probe("python_env", probe_python_env),  # pip, pip on PATH, Jupyter kernels, conda
 ]
