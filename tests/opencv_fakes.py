@@ -5,7 +5,6 @@ package that fails with the real error texts, a fake `pip` module that records i
 from __future__ import annotations
 
 import json
-import os
 import stat
 import sys
 import textwrap
@@ -158,11 +157,4 @@ def env_for(site: Path, log: Optional[Path] = None, **extra: str) -> dict[str, s
     if log is not None:
         env["FAKE_PIP_LOG"] = str(log)
     env.update(extra)
-    return env
-
-
-def clean_display_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
-        env.pop(name, None)
     return env

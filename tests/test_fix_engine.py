@@ -20,7 +20,6 @@ from conftest import run_envdoctor
 from envdoctor import distributions, fixer
 
 NO_DISPLAY = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
-PIP = [sys.executable, "-m", "pip"]
 
 
 def two_variants(site: Path, behaviour: str = "libgl") -> None:
