@@ -33,6 +33,22 @@ _TOKEN_PATTERNS = [
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),            # user:password@ in URLs
 ]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(value: str) -> str:
+    """``value`` as valid Unicode. Environment variables and file names that are not
+    UTF-8 reach Python as lone surrogates (surrogateescape); written out as they are they
+    would make the JSON report undecodable. Their bytes are decoded with U+FFFD for what
+    is not UTF-8."""
+    if not _SURROGATE.search(value):
+        return value
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that no byte produced
+        return value.encode("utf-8", "replace").decode("utf-8")
+
+
 SECRET_NAME = re.compile(r"(?i)(TOKEN|SECRET|PASSW|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL"
                          r"|AUTH|COOKIE|SESSION)")
 
@@ -96,7 +112,7 @@ class Redactor:
                                     HOST))
 
     def text(self, value: str) -> str:
-        value = redact_tokens(value)
+        value = valid_text(redact_tokens(value))
         for pattern, replacement in self._rules:
             value = pattern.sub(replacement, value)
         return value

@@ -132,3 +132,22 @@ def test_envdoctor_opens_no_network_connection(tmp_path):
         assert proc.returncode in (0, 1, 3), proc.stderr
     assert (tmp_path / "loaded").exists(), "the socket guard was not installed"
     assert not log.exists(), f"network connections attempted: {log.read_text()}"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="byte environments are POSIX")
+def test_non_utf8_environment_values_still_give_valid_json():
+    import subprocess
+    import sys
+
+    env = {k.encode(): v.encode("utf-8", "surrogateescape") for k, v in os.environ.items()}
+    env[b"LD_LIBRARY_PATH"] = b"/opt/caf\xe9/lib"  # Latin-1, not UTF-8
+    proc = subprocess.run([sys.executable, "-m", "envdoctor", "check", "--json"], env=env,
+                          capture_output=True, timeout=120)
+    report = json.loads(proc.stdout.decode("utf-8"))  # strict: must be valid UTF-8
+    validate_report(report)
+    assert report["facts"]["env"]["variables"]["LD_LIBRARY_PATH"] == "/opt/caf\ufffd/lib"
+    for fmt in ("text", "markdown"):
+        out = subprocess.run([sys.executable, "-m", "envdoctor", "check", "-f", fmt], env=env,
+                             capture_output=True, timeout=120)
+        out.stdout.decode("utf-8")
+        assert b"Traceback" not in out.stderr
