@@ -7,6 +7,7 @@ that a probe can record as a fact.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -81,6 +82,7 @@ def run(argv: Sequence[str], timeout: float, env: Optional[Mapping[str, str]] = 
     except OSError as exc:
         return CommandResult(argv, None, "", "", time.monotonic() - start,
                              error=f"could not start: {exc.strerror or exc}")
+    _running.add(proc)
     try:
         out, err = proc.communicate(input=input_bytes, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -91,6 +93,8 @@ def run(argv: Sequence[str], timeout: float, env: Optional[Mapping[str, str]] = 
             out, err = b"", b""
         return CommandResult(argv, None, _decode(out), _decode(err), time.monotonic() - start,
                              error=f"timed out after {timeout:g} s (killed)", timed_out=True)
+    finally:
+        _running.discard(proc)
     rc = proc.returncode
     sig = None
     if rc is not None and rc < 0:
@@ -100,6 +104,19 @@ def run(argv: Sequence[str], timeout: float, env: Optional[Mapping[str, str]] = 
             sig = f"signal {-rc}"
     return CommandResult(argv, rc, _decode(out), _decode(err), time.monotonic() - start,
                          signal=sig)
+
+
+# Children still running. Each runs in its own session (so a terminal's Ctrl-C does not
+# reach a framework import half-way), which also means nothing else would stop them when
+# envdoctor exits early (Ctrl-C, a deadline passed): the exit handler does.
+_running: set[subprocess.Popen] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for proc in list(_running):
+        if proc.poll() is None:
+            _kill(proc)
 
 
 def _kill(proc: subprocess.Popen) -> None:

@@ -129,3 +129,37 @@ def test_register_rejects_bad_ids():
         registry.register("NoDot", title="x")
     with pytest.raises(ValueError):
         registry.register("a.b", title="x", codes={"a.X1": "bad code"})
+
+
+def test_children_still_running_at_exit_are_killed(tmp_path):
+    """Ctrl-C (or a probe past its deadline) must not leave a hung child behind."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    pidfile = tmp_path / "child.pid"
+    script = textwrap.dedent(f"""
+        import sys, threading, time
+        from envdoctor import proc
+        child = [sys.executable, "-c",
+                 "import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); "
+                 "time.sleep(120)"]
+        threading.Thread(target=proc.run, args=(child, 300), daemon=True).start()
+        import os
+        while not os.path.exists({str(pidfile)!r}):
+            time.sleep(0.05)
+        time.sleep(0.2)
+        raise KeyboardInterrupt
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert run.returncode != 0
+    pid = int(pidfile.read_text())
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    raise AssertionError("the child outlived envdoctor")
