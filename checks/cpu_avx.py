@@ -97,9 +97,14 @@ def _version_matches(spec: str, version: str) -> bool:
         return True  # an odd local build: assume it is as recent as it looks
 
 
-def _options(row: dict[str, Any], installed: list[str]) -> str:
-    ways = [str(w).replace("{installed}", " ".join(installed)) for w in row.get("ways_out", ())]
-    return "Ways out:\n" + "\n".join(f"({n}) {w}." for n, w in enumerate(ways, 1))
+def _options(row: dict[str, Any], installed: list[str], facts: dict[str, Any]) -> str:
+    from envdoctor.hints import pip_command
+
+    pip = pip_command(facts)
+    ways = [str(w).replace("{installed}", " ".join(installed)).replace("{pip}", pip)
+            for w in row.get("ways_out", ())]
+    # No full stop after a way out: it often ends in a command a user copies.
+    return "Ways out:\n" + "\n".join(f"({n}) {w}" for n, w in enumerate(ways, 1))
 
 
 @register("cpu.avx", title="CPU instruction sets (AVX, x86-64 level)",
@@ -169,7 +174,7 @@ def check_avx(facts: dict[str, Any]) -> Outcome:
             "cpu.E001" if level is ERROR else "cpu.W001", level,
             f"{who} lacks {what}, which {row.get('requirement')} {verb} (installed: "
             f"{shown}); {row.get('symptom')}.",
-            hint=_options(row, names),
+            hint=_options(row, names, facts),
             details={"packages": dict(installed), "missing": missing, "row": row.get("id"),
                      "source": row.get("source")}))
 
