@@ -33,6 +33,17 @@ _TOKEN_PATTERNS = [
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),            # user:password@ in URLs
 ]
 
+# Folder names common enough in paths that a user of that name is not redacted outside
+# the home roots: replacing them would mangle unrelated paths.
+PATH_WORDS = frozenset({
+    "bin", "boot", "cache", "cuda", "cudnn", "data", "dev", "etc", "home", "include", "lib",
+    "lib32", "lib64", "libexec", "local", "mnt", "nvidia", "opt", "proc", "python", "python3",
+    "root", "run", "sbin", "scratch", "share", "shared", "site-packages", "snap", "srv", "src",
+    "sys", "tmp", "user", "users", "usr", "var", "work", "workspace", "projects", "apps",
+    "app", "tools", "build", "dist", "conda", "miniconda3", "anaconda3", "envs", "venv", "env",
+    "pkgs", "models", "datasets", "jobs", "logs", "test", "tests", "docs",
+})
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -101,6 +112,14 @@ class Redactor:
                 re.compile(r"(?i)((?:^|[\s\"'=:;(])(?:/home|/Users|/export/home|[A-Za-z]:\\Users"
                            r"|\\Users)[/\\])" + re.escape(user) + r"(?=$|[/\\\s\"';:,)])"),
                 lambda m: m.group(1) + USER))
+            # Clusters keep per-user folders elsewhere too (/scratch/alice, /gpfs/.../alice):
+            # a path component equal to the user name is redacted anywhere, unless the
+            # name is also an everyday path word (a user named "cuda" must leave
+            # /usr/local/cuda alone).
+            if len(user) >= 3 and user.lower() not in PATH_WORDS:
+                self._rules.append((
+                    re.compile(r"(?<=[/\\])" + re.escape(user) + r"(?=$|[/\\\s\"';:,)])"),
+                    USER))
         host = identity.hostname
         if host and host.lower() not in ("localhost", "localhost.localdomain") and len(host) > 1:
             names = {host, host.split(".")[0]}

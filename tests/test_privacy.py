@@ -151,3 +151,15 @@ def test_non_utf8_environment_values_still_give_valid_json():
                              capture_output=True, timeout=120)
         out.stdout.decode("utf-8")
         assert b"Traceback" not in out.stderr
+
+
+def test_user_folders_outside_home_are_redacted_but_path_words_are_not():
+    alice = Redactor(Identity(user="alice", home="/home/alice", hostname=None))
+    assert alice.text("/scratch/alice/run/train.py") == "/scratch/<user>/run/train.py"
+    assert alice.text("/gpfs/proj/alice") == "/gpfs/proj/<user>"
+    assert alice.text("/scratch/alicex/run") == "/scratch/alicex/run"
+    assert alice.text("alice wrote this") == "alice wrote this"  # words, not paths
+    cuda = Redactor(Identity(user="cuda", home="/home/cuda", hostname=None))
+    paths = "/usr/local/cuda/bin:/scratch/cuda-12"
+    assert cuda.text(paths) == paths
+    assert cuda.text("/home/cuda/x") == "~/x"
