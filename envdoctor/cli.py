@@ -216,8 +216,19 @@ def _register_commands() -> None:
 _register_commands()
 
 
+_GROUP_OPTIONS = ("--version", "--help", "-h")
+
+
+def default_to_check(args: list[str]) -> list[str]:
+    """``envdoctor --json`` means ``envdoctor check --json``: ``check`` is the default
+    command, so options that only it knows may come without it."""
+    if args and args[0].startswith("-") and args[0] not in _GROUP_OPTIONS:
+        return ["check", *args]
+    return args
+
+
 def main() -> None:
-    app(prog_name="envdoctor")
+    app(args=default_to_check(sys.argv[1:]), prog_name="envdoctor")
 
 
 if __name__ == "__main__":

@@ -199,3 +199,14 @@ def test_long_hint_commands_stay_on_one_line():
     out = text.render(report, stream=None, unicode=False, colour=False)
     assert any(line.strip() == f"-> {command}" for line in out.splitlines())
     assert max(len(line) for line in out.splitlines() if "m m" in line) <= 100
+
+
+def test_check_options_work_without_the_word_check():
+    proc = run_envdoctor("--json", "--only", "envdoctor.plugins")
+    report = json.loads(proc.stdout)
+    validate_report(report)
+    assert [c["id"] for c in report["checks"]] == ["envdoctor.plugins"]
+    assert run_envdoctor("--version").stdout.startswith("envdoctor ")
+    assert "Usage" in run_envdoctor("--help").stdout
+    bad = run_envdoctor("--no-such-option")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
