@@ -79,25 +79,18 @@ _STATUSES = ("ok", "error", "timeout")
 _HEADER = ("schema_version", "envdoctor_version", "probes")
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 _MAX_DEPTH = 32  # real facts nest about 6 deep
 
 
 def _tame(value: Any, depth: int = 0) -> Any:
     """``value`` with what JSON output cannot carry made unknown (None): NaN and the
     infinities, and containers nested deeper than real facts ever are; lone surrogates
-    (``"\\ud800"`` is valid JSON, but not UTF-8) become "?"."""
+    (``"\\ud800"`` is valid JSON, but not UTF-8) are made valid text
+    (:func:`envdoctor.redact.valid_text`)."""
     if isinstance(value, str):
-        if value.isascii():
-            return value
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "replace").decode("utf-8")
+        from envdoctor.redact import valid_text
+
+        return valid_text(value)
     if isinstance(value, float):
         import math
 
@@ -129,7 +122,7 @@ def sanitize(facts: Facts) -> Facts:
         if not isinstance(record, dict):
             continue
         good = {key: value for key, value in _tame(record).items()
-                if not ((key in ("duration_ms", "timeout_s") and not _number(value))
+                if not ((key in ("duration_ms", "timeout_s") and number(value) is None)
                         or (key == "error" and not isinstance(value, str)))}
         if good.get("status") not in _STATUSES:
             good["status"] = "ok" if isinstance(facts.get(name), dict) else "error"
