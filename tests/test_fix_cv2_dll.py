@@ -276,6 +276,10 @@ def test_linux_script_passes_shellcheck():
 SCENARIOS = {
     "two-variants": ("1.26.4", [("opencv-python-headless", "4.9.0.80", "ok", "numpy>=1.21.2"),
                                 ("opencv-python", "4.9.0.80", "ok", "numpy>=1.21.2")]),
+    # the same on a desktop (DISPLAY set, no container): keep the GUI variant
+    "two-variants-with-display": ("1.26.4", [
+        ("opencv-python-headless", "4.9.0.80", "ok", "numpy>=1.21.2"),
+        ("opencv-python", "4.9.0.80", "ok", "numpy>=1.21.2")]),
     "libgl-gui": ("1.26.4", [("opencv-python", "4.9.0.80", "libgl", "numpy>=1.21.2")]),
     "glib-headless": ("1.26.4", [("opencv-python-headless", "4.9.0.80", "libgthread",
                                   "numpy>=1.21.2")]),
@@ -311,7 +315,8 @@ def test_linux_script_runs_what_the_plan_says(scenario, tmp_path, monkeypatch):
     log, sys_log = tmp_path / "pip.log", tmp_path / "sys.log"
     fakes.fake_exe(bindir, "apt-get", sys_log)
     fakes.fake_exe(bindir, "id", tmp_path / "id.log", stdout="0\n")
-    env = {**fakes.env_for(site, log), "DISPLAY": "", "WAYLAND_DISPLAY": "",
+    display = ":0" if scenario.endswith("-with-display") else ""
+    env = {**fakes.env_for(site, log), "DISPLAY": display, "WAYLAND_DISPLAY": "",
            "ENVDOCTOR_SYSROOT": str(sysroot), "FAKE_PIP_CV2": variants[-1][2]}
     for name in ("KUBERNETES_SERVICE_HOST", "container", "SINGULARITY_CONTAINER",
                  "APPTAINER_CONTAINER"):
@@ -328,6 +333,8 @@ def test_linux_script_runs_what_the_plan_says(scenario, tmp_path, monkeypatch):
     expected = [s.argv[3:] if s.argv[:3] == [sys.executable, "-m", "pip"] else s.argv
                 for s in plan.steps]
     assert bool(expected) == (scenario != "old-build-imports")
+    if display:
+        assert expected[-1][-1] == "opencv-python==4.9.0.80"
 
     proc = subprocess.run(["sh", str(SCRIPTS / "linux.sh"), sys.executable],
                           env={**os.environ, "ENVDOCTOR_YES": "1",

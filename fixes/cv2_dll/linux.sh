@@ -108,12 +108,12 @@ case "$err" in
 esac
 
 # Which variant to keep (the same rule as envdoctor's choose_variant).
-container=0
+in_container=0  # not "container": that is the variable systemd-nspawn and podman set
 if [ -n "${KUBERNETES_SERVICE_HOST:-}" ] || [ -e "$sysroot/.dockerenv" ] \
     || [ -e "$sysroot/run/.containerenv" ] || [ -n "${container:-}" ] \
     || grep -qE 'kubepods|docker|containerd|lxc|libpod' "$sysroot/proc/1/cgroup" 2>/dev/null \
     || [ -e "$sysroot/singularity" ] || [ -n "${SINGULARITY_CONTAINER:-}${APPTAINER_CONTAINER:-}" ]; then
-    container=1
+    in_container=1
 fi
 if [ "$count" -eq 1 ] && [ -z "$kind" ]; then
     keep=$variants
@@ -123,7 +123,7 @@ else
         case "$name" in *-contrib-*) contrib=1 ;; esac
         case "$name" in *-headless) ;; *) headless=0 ;; esac
     done
-    if [ "$container" = 1 ] || [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ -n "$kind" ]; then
+    if [ "$in_container" = 1 ] || [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ -n "$kind" ]; then
         headless=1
     fi
     keep=opencv-
