@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from envdoctor import registry, runner
-from envdoctor.facts import Facts
 from envdoctor.probes import ProbeContext, all_probes
 from envdoctor.report import build_report
 
@@ -49,24 +48,13 @@ def _context(opts: Options) -> ProbeContext:
                         options={"no_frameworks": opts.no_frameworks})
 
 
-def gather(opts: Options, checks: list[registry.Check]) -> Facts:
-    """Probe what ``checks`` need (everything for a full run)."""
-    available = all_probes()
-    # A full run records every probe's facts, so a saved report can be re-checked later
-    # (--from) by checks this run did not need; --only/--skip probe only what they need.
-    if opts.only or opts.skip:
-        probes = runner.needed_probes(checks, available)
-    else:
-        probes = [available[name] for name in sorted(available)]
-    return runner.collect_facts(probes, _context(opts))
-
-
 def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
     start = time.monotonic()
     pending = None
     if opts.from_report is None and not opts.only and not opts.skip:
-        # A full run needs every probe: start them before loading the checks, so that
-        # process starts and file reads overlap with importing the check modules.
+        # A full run records every probe's facts, so a saved report can be re-checked
+        # later (--from) by any check. Start them before loading the checks, so process
+        # starts and file reads overlap with importing the check modules.
         available = all_probes()
         pending = runner.start_probes([available[n] for n in sorted(available)],
                                       _context(opts))
@@ -80,7 +68,10 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
         source = {"kind": "from", "file": opts.from_file,
                   **{k: v if isinstance(v, str) else None for k, v in given.items()}}
     else:
-        facts = pending.wait() if pending is not None else gather(opts, checks)
+        if pending is None:  # --only/--skip: probe only what the chosen checks need
+            pending = runner.start_probes(runner.needed_probes(checks, all_probes()),
+                                          _context(opts))
+        facts = pending.wait()
         source = {"kind": "probe"}
     results = runner.run_checks(checks, facts)
     return build_report(facts, results, fail_on=opts.fail_on, redact=opts.redact,

@@ -27,16 +27,20 @@ class PendingFacts:
     def __init__(self, probes: Iterable[Probe], ctx: ProbeContext) -> None:
         self.ctx = ctx
         self.slots: dict[str, dict] = {}
-        self.threads: list[tuple[Probe, threading.Thread, float]] = []
+        # (probe, thread, the moment to give up on it, its deadline in seconds)
+        self.threads: list[tuple[Probe, threading.Thread, float, float]] = []
         for probe in probes:
             slot: dict = {}
             self.slots[probe.name] = slot
             thread = threading.Thread(target=self._work, args=(probe, slot),
                                       name=f"probe-{probe.name}", daemon=True)
-            deadline = probe.deadline if probe.deadline is not None else \
+            # A probe with its own deadline gets exactly that; the others get the
+            # per-command timeout plus a grace to notice and record their own timeouts.
+            deadline = probe.deadline if probe.deadline is not None else ctx.timeout
+            wait_s = probe.deadline if probe.deadline is not None else \
                 ctx.timeout + PROBE_GRACE_S
             thread.start()
-            self.threads.append((probe, thread, time.monotonic() + deadline))
+            self.threads.append((probe, thread, time.monotonic() + wait_s, deadline))
 
     def _work(self, probe: Probe, slot: dict) -> None:
         start = time.monotonic()
@@ -46,17 +50,15 @@ class PendingFacts:
         except Exception as exc:
             slot["status"] = "error"
             slot["error"] = f"{type(exc).__name__}: {exc}"
-            slot["traceback"] = traceback.format_exc(limit=4)
         slot["duration_ms"] = round((time.monotonic() - start) * 1000, 2)
 
     def wait(self) -> Facts:
         facts = new_facts()
         records: dict[str, dict] = facts["probes"]
-        for probe, thread, until in self.threads:
+        for probe, thread, until, deadline in self.threads:
             thread.join(max(0.0, until - time.monotonic()))
             slot = self.slots[probe.name]
             if thread.is_alive() or "status" not in slot:
-                deadline = probe.deadline if probe.deadline is not None else self.ctx.timeout
                 records[probe.name] = {"status": "timeout", "timeout_s": round(deadline, 2),
                                        "error": f"no answer within {deadline:g} s"}
                 facts[probe.name] = None
