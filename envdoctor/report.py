@@ -16,7 +16,7 @@ from envdoctor.facts import SCHEMA_VERSION, Facts
 from envdoctor.redact import Identity, NullRedactor, Redactor, current_identity
 from envdoctor.result import CheckResult, Status
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_INCOMPLETE = 0, 1, 3  # 2, a usage error, comes from the CLI
 
 FAIL_ON = {"fail": (Status.FAIL,), "warn": (Status.FAIL, Status.WARN)}
 

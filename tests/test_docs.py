@@ -244,3 +244,13 @@ def test_every_command_option_and_argument_has_help_and_a_telling_metavar():
             if takes_value and not choices and not param.metavar:
                 vague.append(f"{name} {param.opts[0]}")
     assert not vague, f"options that take a value without a metavar: {vague}"
+
+
+def test_the_primary_cause_chain_names_real_checks_and_codes():
+    from envdoctor.report import _CHAIN
+
+    for check_id, codes in _CHAIN:
+        check = registry.get(check_id)
+        assert check is not None, f"{check_id} in the primary-cause chain is not a check"
+        for code in codes or ():
+            assert code in check.codes, f"{code} in the chain is not declared by {check_id}"
