@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional
 
-from envdoctor.facts import decode_report, read_bytes
+from envdoctor.facts import as_dict, decode_report, dicts, read_bytes
 
 STATUSES = ("pass", "warn", "fail", "skip", "error")
 LETTER = {"pass": "P", "warn": "W", "fail": "F", "skip": "S", "error": "E"}
@@ -66,6 +66,9 @@ def _walk(folder: str, errors: list[tuple[str, str]]) -> Iterator[str]:
             yield from _walk(entry.path, errors)
         elif entry.name.lower().endswith(REPORT_SUFFIXES):
             yield entry.path
+
+
+_TOO_DEEP = "not an envdoctor report (JSON nested too deeply)"
 
 
 def _json_error(exc: ValueError, size: int) -> str:
@@ -124,6 +127,9 @@ def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
             return
         yield None, _json_error(exc, len(raw))
         return
+    except RecursionError:
+        yield None, _TOO_DEEP
+        return
     del raw
     try:
         yield None, check_report(data)
@@ -149,6 +155,9 @@ def _parse_lines(lines: Iterable[bytes]) -> Iterator[tuple[Optional[int], Any]]:
             data = json.loads(decode_report(line))
         except ValueError as exc:
             yield number, _json_error(exc, len(line.rstrip()))
+            continue
+        except RecursionError:
+            yield number, _TOO_DEEP
             continue
         try:
             yield number, check_report(data)
@@ -195,8 +204,8 @@ class Summary:
                                 "error": message})
 
     def add(self, report: dict[str, Any], path: str, line: Optional[int]) -> str:
-        source = report.get("source") or {}
-        host = source.get("host") if isinstance(source.get("host"), str) else None
+        host = as_dict(report.get("source")).get("host")
+        host = host if isinstance(host, str) else None
         label = host or label_for(path, line)
         if label in self.hosts:
             where = f"{path}:{line}" if line is not None else path
@@ -215,14 +224,14 @@ class Summary:
                 continue
             self._problems(check, status, label)
         row = "".join(letters.get(i, ABSENT) for i in range(max(letters, default=-1) + 1))
-        summary = report.get("summary") or {}
+        summary = as_dict(report.get("summary"))
         self.hosts[label] = [path if line is None else f"{path}:{line}", row,
                              summary.get("exit_code"), bool(summary.get("incomplete"))]
         return label
 
     def _problems(self, check: dict[str, Any], status: str, host: str) -> None:
-        findings = [f for f in check.get("findings") or []
-                    if isinstance(f, dict) and f.get("level") in ("error", "warning")]
+        findings = [f for f in dicts(check.get("findings"))
+                    if f.get("level") in ("error", "warning")]
         if status == "error" or not findings:
             level = "error" if status in ("fail", "error") else "warning"
             keys = [(check["id"], None, level, str(check.get("summary") or status), "",

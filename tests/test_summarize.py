@@ -205,6 +205,24 @@ def test_odd_findings_inside_a_valid_report_do_not_crash(tmp_path, docs):
     assert "cpu.E001" in run.stdout
 
 
+def test_hand_edited_sections_and_deep_json_do_not_crash(tmp_path, docs):
+    """A report whose source, summary or findings are not what envdoctor writes still
+    counts, under its file name; JSON nested too deeply to parse is unreadable."""
+    odd = json.loads(json.dumps(docs["no_avx"]))
+    odd["source"], odd["summary"] = "node-x", "fine"
+    next(c for c in odd["checks"] if c["id"] == "cpu.avx")["findings"] = 5
+    (tmp_path / "odd.json").write_text(json.dumps(odd), encoding="utf-8")
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
+    (tmp_path / "deep.jsonl").write_text("[" * 100000 + "]" * 100000 + "\n",
+                                         encoding="utf-8")
+    result = fleet.summarize([str(tmp_path)])
+    assert result["hosts"]["odd"]["statuses"]["cpu.avx"] == "fail"
+    assert result["failing_hosts"] == ["odd"]
+    assert [(u["host"], u["error"]) for u in result["unreadable"]] == [
+        ("deep", "not an envdoctor report (JSON nested too deeply)"),
+        ("deep:1", "not an envdoctor report (JSON nested too deeply)")]
+
+
 def test_text_shows_every_line_of_a_multi_line_hint(tmp_path, docs):
     """cpu.E001's hint is "Ways out:" and one numbered line per option: all of them show."""
     write(tmp_path / "n1.json", docs["no_avx"])
