@@ -208,5 +208,6 @@ def test_check_options_work_without_the_word_check():
     assert [c["id"] for c in report["checks"]] == ["envdoctor.plugins"]
     assert run_envdoctor("--version").stdout.startswith("envdoctor ")
     assert "Usage" in run_envdoctor("--help").stdout
+    assert run_envdoctor("-h").stdout == run_envdoctor("--help").stdout
     bad = run_envdoctor("--no-such-option")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
