@@ -233,19 +233,18 @@ _STATUS_WEIGHT = {"fail": 0, "error": 1, "warn": 2, "pass": 3, "skip": 4, None: 
 _AREA_ORDER = ("gpu", "env", "cuda", "framework", "cpu", "pip", "python", "wheel")
 
 
-def _text_or_none(value: Any) -> Optional[str]:
-    return value if isinstance(value, str) else None
-
-
 def _finding_key(finding: dict[str, Any]) -> tuple[str, str]:
     return (str(finding.get("code")), str(finding.get("message")))
 
 
-def diff_checks(ca: list[dict[str, Any]], cb: list[dict[str, Any]], shared_only: bool
+def diff_checks(ca: Any, cb: Any, shared_only: bool
                 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Checks whose status or findings differ, with the findings that explain it."""
-    by_a = {str(c.get("id")): c for c in ca if isinstance(c, dict)}
-    by_b = {str(c.get("id")): c for c in cb if isinstance(c, dict)}
+    """Checks whose status or findings differ, with the findings that explain it (a
+    hand-edited report's entries that are not objects are left out)."""
+    from envdoctor.facts import dicts, text
+
+    by_a = {str(c.get("id")): c for c in dicts(ca)}
+    by_b = {str(c.get("id")): c for c in dicts(cb)}
     entries: list[dict[str, Any]] = []
     not_compared: list[str] = []
     for check_id in set(by_a) | set(by_b):
@@ -253,9 +252,8 @@ def diff_checks(ca: list[dict[str, Any]], cb: list[dict[str, Any]], shared_only:
         if shared_only and (a is None or b is None):
             not_compared.append(str(check_id))
             continue
-        sa, sb = _text_or_none((a or {}).get("status")), _text_or_none((b or {}).get("status"))
-        fa = [f for f in (a or {}).get("findings") or [] if isinstance(f, dict)]
-        fb = [f for f in (b or {}).get("findings") or [] if isinstance(f, dict)]
+        sa, sb = text((a or {}).get("status")), text((b or {}).get("status"))
+        fa, fb = dicts((a or {}).get("findings")), dicts((b or {}).get("findings"))
         keys_a, keys_b = {_finding_key(f) for f in fa}, {_finding_key(f) for f in fb}
         if sa == sb and keys_a == keys_b:
             continue
@@ -308,8 +306,7 @@ def diff_reports(a: dict[str, Any], b: dict[str, Any], label_a: str = "A",
             "alone; --recheck re-runs this version's checks on both")
     facts, sections_skipped = diff_facts(a.get("facts") or {}, b.get("facts") or {},
                                          shared_only)
-    checks, checks_skipped = diff_checks(a.get("checks") or [], b.get("checks") or [],
-                                         shared_only)
+    checks, checks_skipped = diff_checks(a.get("checks"), b.get("checks"), shared_only)
     if sections_skipped:
         notices.append("facts not compared (in one report only): "
                        + ", ".join(sections_skipped))

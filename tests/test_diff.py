@@ -238,6 +238,20 @@ def test_damaged_parts_of_a_report_do_not_crash(tmp_path):
         assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
 
 
+def test_checks_or_findings_that_are_not_lists_do_not_crash():
+    """Hand-edited: `"checks": 5` holds no check; `"findings": 5` holds no finding."""
+    good = fr.report(fr.facts())
+    no_checks = dict(good, checks=5)
+    odd = json.loads(json.dumps(good))
+    odd["checks"][0]["findings"], odd["checks"][0]["status"] = 5, "error"
+    result = diffing.diff_reports(good, no_checks)
+    assert {c["b"] for c in result["checks"]} == {None}
+    assert len(result["checks"]) == len(good["checks"])
+    changed = diffing.diff_reports(good, odd)["checks"]
+    assert [(c["id"], c["b"], c["findings_only_in_b"]) for c in changed] == [
+        (good["checks"][0]["id"], "error", [])]
+
+
 def test_null_empty_and_absent_are_not_differences():
     from envdoctor.diffing import diff_facts
 
