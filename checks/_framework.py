@@ -140,31 +140,15 @@ def sm_name(cc: tuple[int, int]) -> str:
 
 
 def nvidia_gpus(facts: dict) -> list[dict]:
-    nvidia = facts.get("nvidia") or {}
-    if not isinstance(nvidia, dict):
-        return []
-    return dicts(nvidia.get("gpus"))
+    return dicts(as_dict(facts.get("nvidia")).get("gpus"))
 
 
 def gpu_present(facts: dict) -> bool:
-    nvidia = facts.get("nvidia") or {}
-    return bool(isinstance(nvidia, dict) and (nvidia.get("present") or nvidia_gpus(facts))
-                and nvidia_gpus(facts))
+    return bool(nvidia_gpus(facts))
 
 
 def driver(facts: dict) -> Optional[str]:
-    nvidia = facts.get("nvidia") or {}
-    return nvidia.get("driver_version") if isinstance(nvidia, dict) else None
-
-
-def driver_system(facts: dict) -> str:
-    try:
-        from envdoctor import cudacompat
-
-        return cudacompat.driver_system(facts)
-    except Exception:
-        system = as_dict(facts.get("platform")).get("system") or "Linux"
-        return "Windows" if system == "Windows" else "Linux"
+    return as_dict(facts.get("nvidia")).get("driver_version")
 
 
 def driver_verdict(cuda: Any, facts: dict) -> Optional[dict]:
@@ -175,16 +159,7 @@ def driver_verdict(cuda: Any, facts: dict) -> Optional[dict]:
     try:
         from envdoctor import cudacompat
 
-        return cudacompat.driver_verdict(str(cuda), str(drv), driver_system(facts))
-    except Exception:
-        return None
-
-
-def min_driver(cuda: Any, facts: dict) -> Optional[str]:
-    try:
-        from envdoctor import cudacompat
-
-        return cudacompat.min_driver(str(cuda), driver_system(facts))
+        return cudacompat.driver_verdict(str(cuda), str(drv), cudacompat.driver_system(facts))
     except Exception:
         return None
 
