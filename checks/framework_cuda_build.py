@@ -70,8 +70,6 @@ def _tf_cuda_hint(facts: dict) -> str:
 
 def _cpu_only(name: str, info: dict, facts: dict, gpu_builds: list) -> Finding:
     level = fw.CPU_BUILD_LEVEL.get(name, "warning")
-    if level == "error" and name not in ("torch", "tensorflow", "cupy"):
-        level = "warning"
     label = fw.NAMES.get(name, name)
     what = f"{info.get('distribution') or name} {info.get('version')}"
     message = (f"{label} ({what}) is a CPU-only build, but this machine has an NVIDIA GPU: "
