@@ -59,6 +59,11 @@ def test_from_report_judges_for_the_other_machine(tmp_path):
     empty.write_text(json.dumps(report_with_facts(facts_fixture())), encoding="utf-8")
     old = run_envdoctor("wheel", "--from", str(empty), "x-1.0-py3-none-any.whl")
     assert old.returncode == 2 and "no 'pip' facts" in old.stderr
+    edited = report_with_facts(facts_fixture())
+    edited["facts"]["pip"] = "removed by hand"
+    empty.write_text(json.dumps(edited), encoding="utf-8")
+    odd = run_envdoctor("wheel", "--from", str(empty), "x-1.0-py3-none-any.whl")
+    assert odd.returncode == 2 and "no 'pip' facts" in odd.stderr, odd.stderr
 
 
 def test_odd_arguments_never_traceback():

@@ -18,13 +18,13 @@ def _target(from_file: Optional[str]) -> Any:
     if from_file is None:
         return Target.from_dict(describe_interpreter())
     from envdoctor.cli import error
-    from envdoctor.facts import ReportError, load_report
+    from envdoctor.facts import ReportError, as_dict, load_report
 
     try:
         report = load_report(from_file)
     except ReportError as exc:
         raise error(str(exc)) from None
-    interp = ((report.get("facts") or {}).get("pip") or {}).get("interpreter")
+    interp = as_dict(as_dict(report.get("facts")).get("pip")).get("interpreter")
     if not isinstance(interp, dict):
         raise error(f"{from_file} has no 'pip' facts (this Python's wheel tags); it was "
                      "saved without the pip checks or by an older envdoctor")
