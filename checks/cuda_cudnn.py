@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from envdoctor.cudacompat import version_tuple
 from envdoctor.facts import as_dict, dicts
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
@@ -27,13 +28,9 @@ CODES = {
 }
 
 
-def _parts(version: Any) -> list[int]:
-    return [int(p) for p in re.findall(r"\d+", str(version or ""))]
-
-
 def cudnn_major(version: Any) -> Optional[int]:
     """ "9.1.0.70" -> 9; "8" -> 8; 90100 (torch.backends.cudnn.version()) -> 9."""
-    parts = _parts(version)
+    parts = version_tuple(version)
     if not parts:
         return None
     if len(parts) == 1 and parts[0] >= 1000:
@@ -112,7 +109,7 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
         for other in (e for e in entries if e.get("kind") == "ld_library_path"):
             if cudnn_major(other["version"]) != cudnn_major(wheel["version"]):
                 continue
-            if _parts(other["version"]) < _parts(wheel["version"]):
+            if version_tuple(other["version"]) < version_tuple(wheel["version"]):
                 findings.append(Finding(
                     "cuda.E102", ERROR,
                     f"LD_LIBRARY_PATH entry {other['where']} holds cuDNN {other['version']}, "
@@ -127,7 +124,7 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
     # Wheels for a CUDA major nothing uses.
     used_majors = set()
     for rt in dicts(cuda.get("runtimes")):
-        parts = _parts(rt.get("version"))
+        parts = version_tuple(rt.get("version"))
         if parts:
             used_majors.add(parts[0])
     for info in frameworks.values():
@@ -165,7 +162,7 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
 
 
 def _cuda_major(info: dict) -> Optional[int]:
-    parts = _parts(info.get("cuda"))
+    parts = version_tuple(info.get("cuda"))
     return parts[0] if parts else None
 
 
@@ -195,7 +192,7 @@ def _cc_text(cc: Any) -> str:
 def _working_release(cc: str) -> Optional[str]:
     """The newest cuDNN release of the support matrix that supports capability ``cc``
     (confirmed rows first)."""
-    from envdoctor.cudacompat import cudnn_data, version_tuple
+    from envdoctor.cudacompat import cudnn_data
 
     rows = cudnn_data()["rows"]
     want = version_tuple(cc)[:2]
