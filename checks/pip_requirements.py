@@ -148,7 +148,7 @@ def check_requirements(facts: Facts) -> Outcome:
     reports them as warnings because a conflicting version often still works, while a
     missing package never does.
     """
-    from envdoctor.wheeltags import python_command
+    from envdoctor.hints import pip_command
 
     pip = facts.get("pip") or {}
     dists = dicts(pip.get("distributions"))
@@ -156,7 +156,7 @@ def check_requirements(facts: Facts) -> Outcome:
         return skipped("no installed distributions were found")
     problems = _problems_memoized(facts)
     missing, conflicts, unparsable = problems if problems is not None else find_problems(facts)
-    python = python_command(facts)
+    pip_cmd = pip_command(facts)
     installed = {_norm(str(d.get("name") or "")): d for d in dists}
     findings: list[Finding] = []
     for key in sorted(missing):
@@ -166,7 +166,7 @@ def check_requirements(facts: Facts) -> Outcome:
         spec = _install_spec(key, [i[3] for i in items])
         findings.append(Finding(
             "pip.E201", ERROR, f"{who}, which is not installed",
-            hint=f'{python} -m pip install "{spec}"',
+            hint=f'{pip_cmd} install "{spec}"',
             details={"name": key, "required_by": [
                 {"name": r, "version": v, "requirement": t} for r, v, t, _ in items]}))
     for key in sorted(conflicts):
@@ -178,14 +178,14 @@ def check_requirements(facts: Facts) -> Outcome:
         findings.append(Finding(
             "pip.W201", WARNING,
             f"{who}, but {have.get('name')} {have.get('version')} is installed",
-            hint=f'{python} -m pip install "{spec}"',
+            hint=f'{pip_cmd} install "{spec}"',
             details={"name": key, "installed": have.get("version"), "required_by": [
                 {"name": r, "version": v, "requirement": t} for r, v, t, _ in items]}))
     for requirer, text, error in unparsable:
         findings.append(Finding(
             "pip.W202", WARNING,
             f"{requirer}: cannot parse the requirement {text!r} ({error})",
-            hint=f'{python} -m pip install --upgrade "{requirer}"',
+            hint=f'{pip_cmd} install --upgrade "{requirer}"',
             details={"name": requirer, "requirement": text}))
     details = {"distributions": len(dists), "missing": sorted(missing),
                "conflicts": sorted(conflicts)}

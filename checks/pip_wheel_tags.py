@@ -40,7 +40,8 @@ def check_wheel_tags(facts: Facts) -> Outcome:
     from PYTHONPATH. A missing or malformed WHEEL file (pip#12884) is reported as unknown,
     never as a failure.
     """
-    from envdoctor.wheeltags import Target, explain_tags, python_command
+    from envdoctor.hints import pip_command
+    from envdoctor.wheeltags import Target, explain_tags
 
     pip = facts.get("pip") or {}
     interp = pip.get("interpreter")
@@ -51,7 +52,7 @@ def check_wheel_tags(facts: Facts) -> Outcome:
     supported = target.supported()
     accepted = set(supported)
     sites = pip.get("sites") if isinstance(pip.get("sites"), list) else []
-    python = python_command(facts)
+    install = f"{pip_command(facts)} install --force-reinstall --no-deps"
     findings: list[Finding] = []
     unknown: list[dict[str, Any]] = []
     foreign: list[dict[str, Any]] = []
@@ -78,7 +79,7 @@ def check_wheel_tags(facts: Facts) -> Outcome:
             f"{name} {version}{where} was installed from a wheel for "
             f"{', '.join(tags[:3])}{' ...' if len(tags) > 3 else ''}, which this Python "
             f"cannot use: {text}",
-            hint=f'{python} -m pip install --force-reinstall --no-deps "{spec}"',
+            hint=f'{install} "{spec}"',
             details={"name": name, "version": version, "tags": tags, "site": site,
                      "reasons": [r.to_dict() for r in reasons]}))
         foreign.append({"name": name, "version": version, "tags": tags})
@@ -88,7 +89,7 @@ def check_wheel_tags(facts: Facts) -> Outcome:
                 "pip.I101", INFO,
                 f"{item['name']}: the WHEEL file has a {item['why']}; whether it was built "
                 "for this Python is unknown",
-                hint=f'{python} -m pip install --force-reinstall --no-deps "{item["name"]}"'))
+                hint=f'{install} "{item["name"]}"'))
     details = {"python": target.describe(), "checked": checked, "foreign": foreign,
                "unknown": unknown}
     if not checked and not findings:

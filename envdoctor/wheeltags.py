@@ -1053,10 +1053,3 @@ def parse_wheel_file(text: Optional[str]) -> tuple[Optional[list[str]], Optional
     if not tags:
         return None, "WHEEL file has no Tag line"
     return tags, None
-
-
-def python_command(facts: dict[str, Any]) -> str:
-    """This interpreter, spelled for a shell command (see :mod:`envdoctor.hints`)."""
-    from envdoctor.hints import python_command as spelled
-
-    return spelled(facts)
