@@ -5,17 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from envdoctor.distributions import normalize as _norm
 from envdoctor.facts import as_dict, dicts, strings
 from envdoctor.registry import Facts, register
 from envdoctor.result import ERROR, WARNING, Finding, Outcome, outcome, passed, skipped
 
-_SEP = re.compile(r"[-_.]+")
 # `name...; extra == "x"` alone never applies without extras (pip check passes extra="").
 _ONLY_EXTRA = re.compile(r""";\s*extra\s*==\s*(['"])[^'"]*\1\s*$""")
-
-
-def _norm(name: str) -> str:
-    return _SEP.sub("-", name).lower()
 
 
 def find_problems(facts: Facts) -> tuple[dict, dict, list]:
