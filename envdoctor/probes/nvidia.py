@@ -128,8 +128,9 @@ def probe_nvidia(ctx: ProbeContext) -> dict:
                      "binding": (nvml_facts or {}).get("binding")}
     if nvml_facts and nvml_facts.get("ok"):
         facts["source"] = "nvml"
-        for key in ("driver_version", "cuda_driver_version", "nvml_version", "gpus"):
-            facts[key] = nvml_facts.get(key) if key != "gpus" else nvml_facts.get("gpus") or []
+        for key in ("driver_version", "cuda_driver_version", "nvml_version"):
+            facts[key] = nvml_facts.get(key)
+        facts["gpus"] = nvml_facts.get("gpus") or []
     elif smi_path and not hung:
         from envdoctor import nvidia_smi
 
@@ -141,8 +142,9 @@ def probe_nvidia(ctx: ProbeContext) -> dict:
         facts["errors"].extend(smi.get("errors") or [])
         if smi.get("ok"):
             facts["source"] = "nvidia-smi"
-            for key in ("driver_version", "cuda_driver_version", "gpus"):
-                facts[key] = smi.get(key) if key != "gpus" else smi.get("gpus") or []
+            facts["driver_version"] = smi.get("driver_version")
+            facts["cuda_driver_version"] = smi.get("cuda_driver_version")
+            facts["gpus"] = smi.get("gpus") or []
     elif not smi_path and not hung:
         facts["errors"].append({"source": "nvidia-smi", "code": "NOT_FOUND", "detail": None,
                                 "message": "nvidia-smi is not installed (not on PATH)"})
