@@ -201,6 +201,11 @@ def test_windows_n_edition_media_feature_pack_needs_administrator():
                             "/CapabilityName:Media.MediaFeaturePack~~~~0.0.1.0"]]
     assert plan.steps[0].needs_admin
     assert any("opencv-python-headless" in n for n in plan.notes)
+    spaced = r"C:\Program Files\Python312\python.exe"
+    report = {"facts": facts, "checks": [run_check("pip.opencv", facts).to_dict()]}
+    plan = cv2_dll.plan(report, PlanEnv(python=spaced, admin=False, system="Windows"))
+    assert plan.steps[0].argv[0] == "DISM"
+    assert any(f'"{spaced}" -m pip install opencv-python-headless' in n for n in plan.notes)
 
 
 def test_32bit_python_with_64bit_wheel_is_explained_with_no_step():

@@ -178,6 +178,8 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
     imp = op.get("import") or {}
     mismatch = numpy_mismatch(facts) if ("pip.E302" in codes or "pip.W303" in codes) else None
     python = env.python
+    # Notes are copied into a shell by hand: C:\Program Files\... needs its quotes.
+    shown = f'"{python}"' if " " in python else python
 
     switch = keep is not None and (len(installed) > 1 or installed != [keep["name"]])
     upgrade = bool(mismatch and mismatch.get("kind") == "abi" and keep)
@@ -197,7 +199,7 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
                f"{mismatch['numpy']} is installed; a newer OpenCV keeps your NumPy, which "
                "other packages may need; <5 keeps the OpenCV 4 API your code was written "
                "for (to keep this OpenCV instead: "
-               f'{python} -m pip install "numpy<2")')
+               f'{shown} -m pip install "numpy<2")')
         if switch:
             why += f"; {keep['name']}: {_keep_reason(keep['name'], installed, facts)}"
         result.steps.append(Step(
@@ -267,14 +269,14 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
                 why="OpenCV needs Media Foundation DLLs (mfplat.dll) that N editions lack"))
             result.notes.append(
                 "without administrator rights, the headless variant is the alternative: "
-                f"{python} -m pip uninstall -y {' '.join(installed) or 'opencv-python'} and "
-                f"{python} -m pip install opencv-python-headless")
+                f"{shown} -m pip uninstall -y {' '.join(installed) or 'opencv-python'} and "
+                f"{shown} -m pip install opencv-python-headless")
     if "pip.E302" in codes and not mismatch:
         name = keep["name"] if keep else "opencv-python"
         result.notes.append(
             "import cv2 fails with a NumPy ABI error, but the installed versions do not say "
             "which side is wrong; upgrade both to releases built for each other: "
-            f"{python} -m pip install --upgrade {name} numpy")
+            f"{shown} -m pip install --upgrade {name} numpy")
     if "pip.E306" in codes:
         result.notes.append(
             "this Python and the OpenCV wheel are built for different architectures "
