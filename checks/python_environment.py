@@ -182,8 +182,9 @@ def check_environment(facts: Facts) -> Outcome:
                                                     "same_as_this")}
                             for c in dicts(env.get("jupyter_kernels"))],
     }
-    if not [f for f in findings if f.level >= WARNING]:
+    problems = [f for f in findings if f.level >= WARNING]
+    if not problems:
         return passed(f"pip {details['pip'] or '?'} installs into this Python", details,
                       findings)
-    return outcome(f"{len(findings)} problem(s) between pip, PATH, Jupyter and this Python",
+    return outcome(f"{len(problems)} problem(s) between pip, PATH, Jupyter and this Python",
                    findings, details)

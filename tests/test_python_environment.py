@@ -131,6 +131,7 @@ def test_jupyter_kernels_missing_python_and_none_for_this_one(tmp_path):
     assert names["old-env"]["exists"] is False and names["base"]["exists"] is True
     result = run_check("python.environment", facts_fixture(python_env=facts))
     assert _codes(result) == ["python.W104", "python.I101"]
+    assert result.summary.startswith("1 problem(s)"), result.summary  # the note is no problem
     assert "jupyter kernelspec remove old-env" in result.findings[0].hint
     assert "ipykernel install --user" in result.findings[1].hint
 
