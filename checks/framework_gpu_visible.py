@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from envdoctor.facts import as_dict, dicts, strings
+from envdoctor.facts import text as as_text
 from envdoctor.hints import pip_command
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
@@ -44,7 +45,11 @@ def _failure(name: str, lv: dict, facts: dict) -> Finding:
     error = str(lv.get("error") or "unknown error")
     details["traceback_tail"] = lv.get("traceback_tail") or []
     pip = pip_command(facts)
-    hint = f"{pip} install --force-reinstall " + name if "ModuleNotFoundError" not in error \
+    # Reinstall the distribution that is installed (tensorflow-cpu, jax[cuda]...), not
+    # the import name.
+    dist = as_text(as_dict(as_dict(as_dict(facts.get("frameworks")).get("installed"))
+                           .get(name)).get("distribution")) or name
+    hint = f"{pip} install --force-reinstall " + dist if "ModuleNotFoundError" not in error \
         else f"{pip} install the missing module named in the error, then retry `import {name}`"
     if "cannot open shared object file" in error or "DLL load failed" in error:
         hint = ("A shared library the build needs is missing or not on the loader path: "

@@ -153,7 +153,9 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
     hung = codes.get("HUNG")
     if hung:
         findings.append(Finding(
-            "gpu.E008", ERROR, f"{hung.get('message')}",
+            "gpu.E008", ERROR,
+            str(hung.get("message") or "the NVIDIA driver did not answer in time "
+                "(NVML or nvidia-smi hung)"),
             hint="check `sudo dmesg | grep -i -E 'NVRM|Xid'` for Xid 79 (GPU fallen off "
                  "the bus); reset the GPU (`sudo nvidia-smi -r`) or reboot; reseat the card "
                  "and check its power cables if it recurs",

@@ -427,3 +427,14 @@ def test_a_broken_driver_comes_before_every_framework_cause():
     primary = primary_of(facts)
     assert (primary["check"], primary["code"]) == ("gpu.driver", "gpu.E004")
     assert primary["secondary"][0]["code"] == "framework.E001"
+
+
+def test_a_broken_import_hint_reinstalls_the_installed_distribution():
+    facts = make_facts(gpus=[TESLA_T4], driver="570.124.06",
+                       installed={"tensorflow": {"version": "2.16.1", "build": "cpu",
+                                                 "distribution": "tensorflow-cpu"}})
+    facts["frameworks"]["live"] = {"tensorflow": {
+        "status": "error", "error": "ImportError: cannot import name 'x' from 'tensorflow'"}}
+    result = run_check("framework.gpu_visible", facts)
+    hints = [f.hint for f in result.findings]
+    assert any(h.endswith("-m pip install --force-reinstall tensorflow-cpu") for h in hints), hints
