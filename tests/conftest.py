@@ -17,13 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 # Tests never read or write the user's envdoctor cache: one fresh folder per session
 # (child processes inherit it).
 os.environ["ENVDOCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="envdoctor-test-cache-")
-CORPUS = REPO.parent / "shared" / "corpus"
+# Real captures (copied from ../shared/corpus with their sources and licences).
+CORPUS = REPO / "tests" / "data" / "corpus"
 SCHEMA = REPO / "envdoctor" / "schema" / "report.schema.json"
 
 
 @pytest.fixture
 def corpus() -> Path:
-    """../shared/corpus (real captures); tests using it skip cleanly when absent."""
+    """tests/data/corpus: the real captures (SOURCES.md there names each source)."""
     if not CORPUS.is_dir():
         pytest.skip(f"real-capture corpus not found at {CORPUS}")
     return CORPUS
