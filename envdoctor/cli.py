@@ -39,8 +39,11 @@ class FailOn(str, enum.Enum):
 
 
 def error(message: str, code: int = 2) -> "typer.Exit":
-    """Print a one-line error to stderr and return the Exit to raise."""
-    sys.stderr.write(f"envdoctor: error: {message}\n")
+    """Print a one-line error to stderr and return the Exit to raise. The message may
+    hold a file name or a value from a report: it is escaped for the terminal."""
+    from envdoctor.render.escape import terminal
+
+    sys.stderr.write(f"envdoctor: error: {terminal(message)}\n")
     return typer.Exit(code)
 
 

@@ -369,7 +369,7 @@ def render_text(result: dict[str, Any], limit_per_category: Optional[int] = 25) 
     lines.append("")
     if result["identical"]:
         lines.append("No differences in facts or check results.")
-        return "\n".join(lines) + "\n"
+        return _terminal_text(lines) + "\n"
 
     facts = result["facts"]
     if facts:
@@ -403,7 +403,8 @@ def render_text(result: dict[str, Any], limit_per_category: Optional[int] = 25) 
                 for finding in entry[key]:
                     lines.append(f"    {tag}: {finding.get('level')} {finding.get('code')}: "
                                  f"{finding.get('message')}")
-                    hint = str(finding.get("hint") or "").splitlines()
+                    hint = str(finding.get("hint") or "").split("\n") \
+                        if finding.get("hint") else []
                     if hint:  # every line: "Ways out:" alone says nothing
                         lines.append(f"       -> {hint[0]}")
                         lines += [f"          {line}" for line in hint[1:]]
@@ -412,11 +413,27 @@ def render_text(result: dict[str, Any], limit_per_category: Optional[int] = 25) 
                     if entry.get(key):
                         lines.append(f"    {tag}: {entry[key]}")
         lines.append("")
-    return "\n".join(lines)
+    return _terminal_text(lines)
+
+
+def _terminal_text(lines: list[str]) -> str:
+    """The lines joined, each escaped for the terminal: values come from reports, and a
+    control character or newline in one is shown, never obeyed (no forged lines)."""
+    from envdoctor.render.escape import terminal
+
+    return "\n".join(terminal(line) for line in lines)
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    from envdoctor.render.escape import markdown_code
+
+    return markdown_code(text, cell=True)
+
+
+def _status_cell(value: Optional[str]) -> str:
+    """A check status as a word; anything else a report holds there, inert."""
+    known = ("pass", "warn", "fail", "skip", "error")
+    return value if value in known else "(absent)" if value is None else _cell(value)
 
 
 def render_markdown(result: dict[str, Any]) -> str:
@@ -439,21 +456,22 @@ def render_markdown(result: dict[str, Any]) -> str:
                   "| | fact | A | B |", "|---|---|---|---|"]
         for entry in result["facts"]:
             va, vb = fact_values(entry, limit=200)
-            lines.append(f"| {_cell(CATEGORY_LABEL[entry['category']])} | `{_cell(entry['path'])}`"
+            lines.append(f"| {CATEGORY_LABEL[entry['category']]} | {_cell(entry['path'])}"
                          f" | {_cell(va)} | {_cell(vb)} |")
         lines.append("")
     if result["checks"]:
         lines += [f"### Checks whose result differs ({len(result['checks'])})", "",
                   "| check | A | B | why |", "|---|---|---|---|"]
         for entry in result["checks"]:
-            why = [f"A: `{f.get('code')}` {f.get('message')}"
+            why = [f"A: {_cell(f.get('code'))} {_cell(f.get('message'))}"
                    for f in entry["findings_only_in_a"]]
-            why += [f"B: `{f.get('code')}` {f.get('message')}"
+            why += [f"B: {_cell(f.get('code'))} {_cell(f.get('message'))}"
                     for f in entry["findings_only_in_b"]]
             if not why:
-                why = [f"{t}: {entry[k]}" for t, k in (("A", "summary_a"), ("B", "summary_b"))
+                why = [f"{t}: {_cell(entry[k])}" for t, k in (("A", "summary_a"),
+                                                              ("B", "summary_b"))
                        if entry.get(k)]
-            lines.append(f"| `{_cell(entry['id'])}` | {_status(entry['a'])} | "
-                         f"{_status(entry['b'])} | {'<br>'.join(_cell(w) for w in why)} |")
+            lines.append(f"| {_cell(entry['id'])} | {_status_cell(entry['a'])} | "
+                         f"{_status_cell(entry['b'])} | {'<br>'.join(why)} |")
         lines.append("")
     return "\n".join(lines)

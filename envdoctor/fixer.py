@@ -181,6 +181,8 @@ def run_step(argv: list[str], timeout: float, out: TextIO) -> StepResult:
     import shutil
     import subprocess
 
+    from envdoctor.render.escape import terminal
+
     exe = argv[0] if os.path.sep in argv[0] else shutil.which(argv[0])
     if exe is None or not os.path.exists(exe):
         return StepResult(None, [], error=f"{argv[0]}: command not found")
@@ -197,7 +199,7 @@ def run_step(argv: list[str], timeout: float, out: TextIO) -> StepResult:
             line = raw.decode("utf-8", errors="replace").rstrip()
             tail.append(line)
             try:
-                out.write(f"    | {line}\n")
+                out.write(f"    | {terminal(line)}\n")
                 out.flush()
             except (OSError, ValueError, UnicodeEncodeError):
                 pass
@@ -284,7 +286,11 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
     admin = is_admin() if admin is None else admin
 
     def say(text: str = "") -> None:
-        out.write(text + "\n")
+        # Messages, hints and step output hold values from the target environment:
+        # escaped for the terminal, line by line.
+        from envdoctor.render.escape import terminal_lines
+
+        out.write("\n".join(terminal_lines(text)) + "\n")
         out.flush()
 
     fix = get_fix(name)

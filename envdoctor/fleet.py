@@ -348,7 +348,7 @@ def render_text(result: dict[str, Any], show_all: bool = False, matrix_limit: in
             what = f"{p['code']}: " if p["code"] else f"{p['check']}: "
             lines.append(f"  [{p['level']}] {p['count']} host{'s' if p['count'] != 1 else ''}: "
                          f"{what}{p['message']}")
-            hint = p["hint"].splitlines()
+            hint = str(p["hint"]).split("\n") if p["hint"] else []
             if hint:  # every line: "Ways out:" alone says nothing
                 lines.append(f"      -> {hint[0]}")
                 lines += [f"         {line}" for line in hint[1:]]
@@ -397,4 +397,8 @@ def render_text(result: dict[str, Any], show_all: bool = False, matrix_limit: in
     failing = len(result["failing_hosts"])
     lines.append(f"{n - failing} of {n} host(s) healthy at the '{result['fail_on']}' level; "
                  f"{failing} failing.")
-    return "\n".join(lines) + "\n"
+    from envdoctor.render.escape import terminal
+
+    # Host names, messages, hints and file names come from the reports: each line is
+    # escaped for the terminal, so a control character or newline is shown, not obeyed.
+    return "\n".join(terminal(line) for line in lines) + "\n"

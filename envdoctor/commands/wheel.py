@@ -37,7 +37,7 @@ def render_text(verdict: Any) -> str:
     if verdict.compatible:
         lines.append(f"  installs on this Python: {where}")
         lines.append(f"  matching tag: {verdict.matching_tag}")
-        return "\n".join(lines) + "\n"
+        return _terminal_text(lines)
     count = len(verdict.reasons)
     lines.append(f"  cannot install on this Python: {where}")
     lines.append(f"  {count} reason{'s' if count != 1 else ''}:")
@@ -50,7 +50,15 @@ def render_text(verdict: Any) -> str:
                      f"{verdict.suggested_filename}")
         if verdict.suggestion_note:
             lines.append(f"    ({verdict.suggestion_note})")
-    return "\n".join(lines) + "\n"
+    return _terminal_text(lines)
+
+
+def _terminal_text(lines: list[str]) -> str:
+    """The file name is the user's argument and the target may come from a pasted report:
+    each line is escaped for the terminal (control characters shown, never obeyed)."""
+    from envdoctor.render.escape import terminal
+
+    return "\n".join(terminal(line) for line in lines) + "\n"
 
 
 def wheel_command(
@@ -84,7 +92,9 @@ def wheel_command(
             worst = 2
             results.append({"file": name, "error": str(exc)})
             if not json_flag:
-                sys.stderr.write(f"envdoctor: error: {exc}\n")
+                from envdoctor.render.escape import terminal
+
+                sys.stderr.write(f"envdoctor: error: {terminal(exc)}\n")
             continue
         if not verdict.compatible:
             worst = max(worst, 1)
@@ -94,7 +104,9 @@ def wheel_command(
         import json
 
         document: Any = results[0] if len(results) == 1 else results
-        out = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        from envdoctor.render.escape import json_text
+
+        out = json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
     else:
         out = "\n".join(texts)
     _write_stdout(out)

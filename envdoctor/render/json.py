@@ -7,4 +7,8 @@ from typing import Any
 
 
 def render(report: dict[str, Any], **_: Any) -> str:
-    return json.dumps(report, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n"
+    from envdoctor.render.escape import json_text
+
+    # C1 controls and bidi overrides as \u escapes: the same JSON, safe on a terminal.
+    return json_text(json.dumps(report, indent=2, sort_keys=False, ensure_ascii=False,
+                                default=str)) + "\n"

@@ -13,6 +13,7 @@ import sys
 from typing import Any, Optional, TextIO
 
 from envdoctor.render import environment_rows, finding_text
+from envdoctor.render.escape import terminal, terminal_lines
 
 UNICODE_MARKS = {"pass": "[✓]", "warn": "[!]", "fail": "[✗]", "skip": "[-]", "error": "[?]"}
 ASCII_MARKS = {"pass": "[OK]", "warn": "[!!]", "fail": "[XX]", "skip": "[--]", "error": "[??]"}
@@ -76,46 +77,52 @@ def render(report: dict[str, Any], *, verbose: bool = False,
     title = f"envdoctor {report.get('envdoctor_version', '?')}"
     if source.get("kind") == "from":
         title += f" (checks re-run on the facts in {source.get('file')})"
-    lines.append(title)
+    # Every value below may come from a pasted report: each is escaped for the terminal
+    # (control characters shown, never obeyed) before it joins a line.
+    lines.append(terminal(title))
     for label, value in environment_rows(report):
-        lines.append(f"  {label + ':':<15}{value}")
+        lines.append(terminal(f"  {label + ':':<15}{value}"))
     lines.append("")
 
     checks = report.get("checks") or []
-    width = max((len(c["id"]) for c in checks), default=10) + 2
+    width = max((len(terminal(c["id"])) for c in checks), default=10) + 2
     for check in checks:
         status = check["status"]
-        head = f"{paint(status, marks[status])} {check['id']:<{width}}{check['summary']}"
+        mark = marks.get(status, marks["error"])
+        head = f"{paint(status, mark) if status in COLOURS else mark} " + terminal(
+            f"{terminal(check['id']):<{width}}{check['summary']}")
         if verbose:
             head += f"  ({check.get('duration_ms', 0):.1f} ms)"
         lines.append(head)
         for finding in check.get("findings") or []:
             mark = LEVEL_MARKS.get(finding["level"], ("•", "*"))[0 if uni else 1]
             text = finding_text(check, finding)
-            lines.extend(wrap(f"{mark} {finding['code']}" + (f": {text}" if text else ""),
+            lines.extend(wrap(terminal(f"{mark} {finding['code']}"
+                                       + (f": {text}" if text else "")),
                               wrap_width, "    ", "      "))
             if finding.get("hint"):
                 # Hints are not wrapped: a command broken over two lines would run half of
                 # itself when pasted into a shell. The terminal folds long lines instead.
-                for n, hint_line in enumerate(finding["hint"].splitlines() or [""]):
+                for n, hint_line in enumerate(terminal_lines(finding["hint"]) or [""]):
                     lines.append((f"      {arrow} " if n == 0 else "        ") + hint_line)
         if status == "error" and check.get("error") and verbose:
-            lines.extend(f"      {line}" for line in check["error"].splitlines())
+            lines.extend(f"      {line}" for line in terminal_lines(check["error"]))
         if verbose and check.get("details"):
             detail = json.dumps(check["details"], indent=2, default=str, ensure_ascii=not uni)
-            lines.extend(f"      {line}" for line in detail.splitlines())
+            lines.extend(f"      {terminal(line)}" for line in detail.splitlines())
 
     if verbose:
         lines.append("")
         lines.append("Probes:")
         for name, record in sorted(((report.get("facts") or {}).get("probes") or {}).items()):
+            record = record if isinstance(record, dict) else {}
             took = record.get("duration_ms")
             extra = f" {record['error']}" if record.get("error") else ""
-            lines.append(f"  {name:<14}{record.get('status')}"
-                         + (f" {took} ms" if took is not None else "") + extra)
+            lines.append(terminal(f"  {name:<14}{record.get('status')}"
+                                  + (f" {took} ms" if took is not None else "") + extra))
 
     lines.append("")
-    lines.append(summary_line(report))
+    lines.extend(terminal_lines(summary_line(report)))
     return "\n".join(lines) + "\n"
 
 
@@ -138,9 +145,9 @@ def summary_line(report: dict[str, Any]) -> str:
         head = "No issues found"
     line = f"{head}: {text} (exit code {code})."
     if primary and code == 1:
-        line += (f"\nStart with {primary['check']} ({primary.get('code')}): "
+        line += (f"\nStart with {terminal(primary['check'])} ({terminal(primary.get('code'))}): "
                  "it comes first in the chain.")
-        others = [f"{s['check']} ({s['code']})" if s.get("code") else s["check"]
+        others = [terminal(f"{s['check']} ({s['code']})" if s.get("code") else s["check"])
                   for s in primary.get("secondary") or []]
         if others:
             line += f" Then: {', '.join(others)}."
