@@ -108,7 +108,8 @@ def _options(row: dict[str, Any], installed: list[str], facts: dict[str, Any]) -
 
 
 @register("cpu.avx", title="CPU instruction sets (AVX, x86-64 level)",
-          tags=("cpu", "install"), needs=("cpu", "packages"), codes=CODES)
+          tags=("cpu", "install"), needs=("cpu", "packages"),
+          uses=("pip", "python", "python_env"), codes=CODES)
 def check_avx(facts: dict[str, Any]) -> Outcome:
     """Compares the processor's instruction sets with what installed packages need.
 

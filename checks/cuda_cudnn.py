@@ -46,7 +46,7 @@ def _label(entry: dict) -> str:
 
 
 @register("cuda.cudnn", title="cuDNN", tags=("cuda", "cudnn", "gpu"), needs=("cuda", "nvidia"),
-          codes=CODES)
+          uses=("frameworks", "platform"), codes=CODES)
 def check_cudnn(facts: dict[str, Any]) -> Outcome:
     """Which cuDNN is installed, for which CUDA major, and does it fit the frameworks?
 

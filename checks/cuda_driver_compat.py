@@ -74,9 +74,28 @@ def _older_build_hint(newest: Optional[str], rt: dict) -> str:
     return f"install a build for CUDA {newest} or older"
 
 
+def _forward_compat_hint(gpus: list, cuda: Any, driver: str, system: str) -> str:
+    """The cuda-compat way out of cuda.E001, where NVIDIA supports it (the cuda.E002
+    rules: Linux, data-center GPUs), or ""."""
+    from envdoctor import cudacompat
+
+    names = [str(g.get("name")) for g in gpus if isinstance(g, dict) and g.get("name")]
+    compat = cudacompat.forward_compat(names, cuda, system)
+    if not compat:
+        return ""
+    which = ("on this data-center GPU" if compat["certain"]
+             else "if this is a data-center GPU (on other GPUs it fails with error 804)")
+    return (f"; or, {which}, keep driver {driver} and add NVIDIA's forward-compatibility "
+            f"libraries: `sudo apt-get install {compat['package']}` (NVIDIA's CUDA "
+            f"repository; dnf/yum the same name), then `export LD_LIBRARY_PATH="
+            f"{compat['library_dir']}:$LD_LIBRARY_PATH` (only some driver branches are "
+            "supported: https://docs.nvidia.com/deploy/cuda-compatibility/"
+            "forward-compatibility.html)")
+
+
 @register("cuda.driver_compat", title="CUDA runtimes vs NVIDIA driver",
           tags=("cuda", "gpu", "nvidia", "driver"), needs=("nvidia", "cuda", "platform"),
-          codes=CODES)
+          uses=("frameworks",), codes=CODES)
 def check_driver_compat(facts: dict[str, Any]) -> Outcome:
     """For every CUDA runtime envdoctor found, is the NVIDIA driver new enough?
 
@@ -91,9 +110,11 @@ def check_driver_compat(facts: dict[str, Any]) -> Outcome:
     lets it run, but PTX JIT and features newer than the driver can fail. Below the
     family minimum fails: programs stop with "CUDA driver version is insufficient for
     CUDA runtime version". Fix: update the driver to the version shown, or install a
-    build for an older CUDA. It also reports libcuda.so.1 that cannot load, cuInit
-    errors, and forward-compatibility libraries (cuda-compat) on a GPU that does not
-    support them (error 804: remove the compat libraries from the library path).
+    build for an older CUDA, or (Linux, data-center GPUs only) NVIDIA's forward-
+    compatibility package cuda-compat-<major>-<minor>. It also reports libcuda.so.1
+    that cannot load, cuInit errors, and forward-compatibility libraries (cuda-compat)
+    on a GPU that does not support them (error 804: remove the compat libraries from
+    the library path).
     """
     from envdoctor import cudacompat
 
@@ -168,7 +189,9 @@ def check_driver_compat(facts: dict[str, Any]) -> Outcome:
                 f"{label(rt)} needs NVIDIA driver {need} or newer, this machine has {driver}: "
                 f"it fails with \"{cudacompat.INSUFFICIENT_TEXT}\"",
                 hint=f"update the NVIDIA driver to {verdict.get('required') or need} or newer "
-                     f"({DRIVER_DOWNLOAD}); or {_older_build_hint(newest, rt)}",
+                     f"({DRIVER_DOWNLOAD}); or {_older_build_hint(newest, rt)}"
+                     + _forward_compat_hint(gpus, verdict.get("cuda") or rt["version"],
+                                            driver, system),
                 details={**entry, "source": verdict.get("source"),
                          "newest_cuda_for_driver": newest}))
         elif verdict["verdict"] == "minor_compat":

@@ -103,7 +103,8 @@ def _plural(n: int, word: str) -> str:
 
 
 @register("env.cuda_visible_devices", title="GPU visibility (CUDA_VISIBLE_DEVICES)",
-          tags=("env", "gpu", "cuda"), needs=("env",), codes=CODES)
+          tags=("env", "gpu", "cuda"), needs=("env",),
+          uses=("nvidia", "platform"), codes=CODES)
 def check_cuda_visible_devices(facts: dict[str, Any]) -> Outcome:
     """Works out which GPUs CUDA programs (PyTorch, TensorFlow, JAX...) will see.
 

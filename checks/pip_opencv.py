@@ -240,7 +240,8 @@ def _import_findings(facts: dict[str, Any], imp: dict[str, Any],
 
 
 @register("pip.opencv", title="OpenCV installs and imports", tags=("pip", "opencv", "wheels"),
-          needs=("opencv", "platform"), codes=CODES)
+          needs=("opencv", "platform"),
+          uses=("pip", "python", "python_env"), codes=CODES)
 def check_opencv(facts: dict[str, Any]) -> Outcome:
     """Checks the OpenCV install: that only one of the four PyPI variants
     (opencv-python, opencv-contrib-python, opencv-python-headless,

@@ -121,6 +121,7 @@ def _install_spec(name: str, reqs: list) -> str:
     title="Requirements of installed packages",
     tags=("pip", "python"),
     needs=("pip",),
+    uses=("python", "python_env"),
     codes={
         "pip.E201": "A package an installed distribution requires is not installed.",
         "pip.W201": "An installed distribution requires a version of another package that "

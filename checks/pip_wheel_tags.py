@@ -14,6 +14,7 @@ from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, pa
     title="Installed wheels built for this Python",
     tags=("pip", "wheels", "python"),
     needs=("pip",),
+    uses=("python", "python_env"),
     codes={
         "pip.E101": "An installed distribution was built for another Python version, ABI, "
                     "operating system or architecture.",

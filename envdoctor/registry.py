@@ -39,6 +39,16 @@ class Check:
     needs: tuple[str, ...] = ()
     codes: dict[str, str] = field(default_factory=dict)
     origin: str = "envdoctor"
+    # Probes whose facts the check reads when they are there but can judge without
+    # (the GPU count for CUDA_VISIBLE_DEVICES). They run whenever the check runs, so
+    # --only gives the same verdict as a full run; unlike ``needs``, their failure
+    # does not stop the check.
+    uses: tuple[str, ...] = ()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every probe whose facts can change this check's verdict: needs, then uses."""
+        return self.needs + tuple(n for n in self.uses if n not in self.needs)
 
     @property
     def doc(self) -> str:
@@ -57,9 +67,16 @@ _loaded = False
 
 
 def register(check_id: str, *, title: str, tags: tuple[str, ...] = (),
-             needs: tuple[str, ...] = (), codes: dict[str, str] | None = None
-             ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check function under a stable id (``area.name``)."""
+             needs: tuple[str, ...] = (), codes: dict[str, str] | None = None,
+             uses: tuple[str, ...] = ()) -> Callable[[CheckFunc], CheckFunc]:
+    """Register a check function under a stable id (``area.name``).
+
+    ``needs``: the probes whose facts the check cannot judge without (when one of them
+    failed the check is an error, not called). ``uses``: probes whose facts it reads
+    when present (a missing or failed one is "unknown" to it). Together they must name
+    every probe whose facts can change the verdict: ``--only`` runs exactly those
+    (tests/test_check_inputs.py holds every check to it).
+    """
     if not CHECK_ID.match(check_id):
         raise ValueError(f"check id {check_id!r} is not of the form area.name")
     for code in codes or {}:
@@ -72,7 +89,7 @@ def register(check_id: str, *, title: str, tags: tuple[str, ...] = (),
         if check_id in _CHECKS and _CHECKS[check_id].func is not func:
             raise ValueError(f"check id {check_id!r} is registered twice")
         _CHECKS[check_id] = Check(check_id, title, func, tuple(tags), tuple(needs),
-                                  dict(codes or {}), origin)
+                                  dict(codes or {}), origin, tuple(uses))
         return func
 
     return decorate

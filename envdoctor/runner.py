@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from envdoctor.facts import Facts, new_facts, probe_failure
 from envdoctor.probes import Probe, ProbeContext
+from envdoctor.proc import seconds
 from envdoctor.registry import Check
 from envdoctor.result import CheckResult, Status
 
@@ -60,7 +61,7 @@ class PendingFacts:
             slot = self.slots[probe.name]
             if thread.is_alive() or "status" not in slot:
                 records[probe.name] = {"status": "timeout", "timeout_s": round(deadline, 2),
-                                       "error": f"no answer within {deadline:g} s"}
+                                       "error": f"no answer within {seconds(deadline)} s"}
                 facts[probe.name] = None
                 continue
             record = {"status": slot["status"], "duration_ms": slot["duration_ms"]}
@@ -120,7 +121,7 @@ def run_checks(checks: Iterable[Check], facts: Facts) -> list[CheckResult]:
 def needed_probes(checks: Iterable[Check], available: dict[str, Probe]) -> list[Probe]:
     names: set[str] = set()
     for check in checks:
-        names.update(check.needs)
+        names.update(check.inputs)
     # platform and python facts are cheap and every report's header uses them.
     names.update({"platform", "python"})
     return [available[n] for n in sorted(names) if n in available]
