@@ -183,6 +183,30 @@ def driver_system(facts: dict) -> str:
     return "Linux"
 
 
+def forward_compat(gpu_names: list[str], cuda: Any, system: str) -> Optional[dict]:
+    """How NVIDIA's forward-compatibility package would let CUDA ``cuda`` run on an older
+    driver here, or None where it cannot: only on Linux, only on data-center GPUs (some
+    NGC-ready RTX boards and Jetson too); elsewhere it fails with error 804.
+
+    Returns ``{"package", "library_dir", "certain", "source"}``; ``certain`` is False
+    when a GPU's name does not tell whether it is a data-center GPU."""
+    import re
+
+    mm = cuda_major_minor(cuda)
+    if system != "Linux" or not mm or not gpu_names:
+        return None
+    table = data().get("forward_compat") or {}
+    data_center = re.compile(table.get("data_center_gpu_pattern") or r"(?!)")
+    consumer = re.compile(table.get("consumer_gpu_pattern") or r"(?!)")
+    if any(consumer.search(name) for name in gpu_names):
+        return None
+    major, minor = mm
+    return {"package": str(table.get("package", "")).format(major=major, minor=minor),
+            "library_dir": str(table.get("library_dir", "")).format(major=major, minor=minor),
+            "certain": all(data_center.search(name) for name in gpu_names),
+            "source": table.get("source")}
+
+
 # -- cuDNN support matrix (data/cudnn_support.json) -------------------------------------
 def cudnn_data() -> dict:
     """The parsed cuDNN support matrix (envdoctor/data/cudnn_support.json)."""
