@@ -210,6 +210,21 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
                      "module must be signed (enroll the MOK key) or Secure Boot disabled; "
                      "after a kernel update rebuild it (`sudo dkms autoinstall`) and reboot",
                 details={"nvml": codes.get("DRIVER_NOT_LOADED", {}).get("message")}))
+        elif "GARBAGE" in codes:
+            # nvidia-smi exists and ran: the driver is installed, it answered nonsense.
+            garbage = codes["GARBAGE"]
+            said = text(garbage.get("detail"))
+            findings.append(Finding(
+                "gpu.E010", ERROR,
+                "the NVIDIA driver could not be queried: nvidia-smi answered with something "
+                "that is not its report"
+                + (f" (it printed {said[:80]!r})" if said else "")
+                + (f"; {garbage['message']}" if text(garbage.get("message")) else ""),
+                hint="run `nvidia-smi -q -x | head` and read what it prints; a wrapper script "
+                     "or alias named nvidia-smi earlier on PATH (`which -a nvidia-smi`), a "
+                     "damaged driver install (reinstall the driver) or a failing GPU "
+                     "(`sudo dmesg | grep -i -E 'NVRM|Xid'`) does this",
+                details={"first_error": "GARBAGE", "printed": said[:300] if said else None}))
         elif pci or "LIBRARY_NOT_FOUND" in codes or (
                 "NOT_FOUND" in codes and nvidia.get("present")):
             if container and not pci:
