@@ -212,7 +212,9 @@ def run_step(argv: list[str], timeout: float, out: TextIO) -> StepResult:
         child.kill()
         child.wait()
         reader.join(2)
-        return StepResult(None, list(tail), error=f"timed out after {timeout:g} s (killed)")
+        from envdoctor.proc import seconds
+
+        return StepResult(None, list(tail), error=f"timed out after {seconds(timeout)} s (killed)")
     reader.join(5)
     return StepResult(rc, list(tail))
 

@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 
+def seconds(value: float) -> str:
+    """A duration for people: ``9.74964`` -> ``"9.7"``, ``10.0`` -> ``"10"``."""
+    return f"{round(value, 1):g}"
+
+
 @dataclass
 class CommandResult:
     argv: list[str]
@@ -92,7 +97,7 @@ def run(argv: Sequence[str], timeout: float, env: Optional[Mapping[str, str]] = 
         except (subprocess.TimeoutExpired, OSError, ValueError):
             out, err = b"", b""
         return CommandResult(argv, None, _decode(out), _decode(err), time.monotonic() - start,
-                             error=f"timed out after {timeout:g} s (killed)", timed_out=True)
+                             error=f"timed out after {seconds(timeout)} s (killed)", timed_out=True)
     finally:
         _running.discard(proc)
     rc = proc.returncode

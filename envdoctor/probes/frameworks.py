@@ -354,8 +354,10 @@ def interpret(name: str, result, timeout: float) -> dict:
     if keys:
         live["stderr_findings"] = keys
     if result.timed_out:
+        from envdoctor.proc import seconds
+
         live.update(status="timeout", stage=last_stage,
-                    error=f"importing {name} did not finish within {timeout:g} s "
+                    error=f"importing {name} did not finish within {seconds(timeout)} s "
                           f"(killed while in stage '{last_stage or 'start'}')")
         return live
     if result.signal:

@@ -69,6 +69,9 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             names[name] = names.get(name, 0) + 1
         rows.append(("GPU", ", ".join(f"{n} x {name}" if n > 1 else name
                                       for name, n in names.items())))
+        mig = mig_text(gpus)
+        if mig:
+            rows.append(("MIG", mig))
     if nvidia.get("driver_version"):
         cuda = nvidia.get("cuda_driver_version")
         rows.append(("NVIDIA driver", f"{nvidia['driver_version']}"
@@ -89,6 +92,32 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             label = "CPU-only build" if build == "cpu" else (f"{build} build" if build else "")
             rows.append((name, f"{info['version']} ({label})" if label else str(info["version"])))
     return rows
+
+
+def _mig_flag(value: Any) -> Any:
+    """MIG mode as the probes write it (True/False) or as nvidia-smi prints it."""
+    if isinstance(value, str):
+        return {"enabled": True, "disabled": False}.get(value.strip().lower())
+    return value if isinstance(value, bool) else None
+
+
+def mig_text(gpus: list[dict[str, Any]]) -> str:
+    """Which GPUs run in MIG mode and how many instances each holds ("" when none):
+    a MIG GPU shows CUDA programs its instances, not the whole GPU."""
+    from envdoctor.facts import as_dict, dicts
+
+    parts = []
+    for gpu in gpus:
+        mode = as_dict(gpu.get("mig_mode"))
+        current, pending = _mig_flag(mode.get("current")), _mig_flag(mode.get("pending"))
+        label = f"GPU {gpu.get('index')}"
+        if current:
+            count = len(dicts(gpu.get("mig_devices")))
+            parts.append(f"{label} enabled ({count} instance{'' if count == 1 else 's'})")
+        if pending is not None and current is not None and pending != current:
+            parts.append(f"{label} {'enabled' if pending else 'disabled'} after the next GPU "
+                         "reset (pending)")
+    return "; ".join(parts)
 
 
 def finding_text(check: dict[str, Any], finding: dict[str, Any]) -> str:
