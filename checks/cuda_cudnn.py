@@ -54,6 +54,10 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
     major it is built for), cudnn_version.h next to a toolkit or in /usr/include,
     libcudnn.so.<version> files in LD_LIBRARY_PATH and the loader cache.
 
+    Warns (cuda.W102) when a framework build uses cuDNN, a GPU is present and no cuDNN
+    is found at all (TensorFlow's fix: ``pip install "tensorflow[and-cuda]"``); on a
+    machine with no NVIDIA GPU a missing cuDNN is no problem and the check skips.
+
     Fails when a framework was built against a cuDNN major that is not installed
     (TensorFlow 2.15 wants cuDNN 8, and fails to dlopen libcudnn.so.8 when only 9 is
     there), and when an LD_LIBRARY_PATH entry holds an older cuDNN with the same major
@@ -79,17 +83,19 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
     findings: list[Finding] = []
     majors = {cudnn_major(e["version"]) for e in entries}
 
+    gpu_here = bool(dicts(as_dict(facts.get("nvidia")).get("gpus")))
     for name, info in wants.items():
         want = cudnn_major(info["cudnn"])
         if want is None:
             continue
         if not entries:
+            if not gpu_here:
+                continue  # a CUDA build on a CPU-only machine never loads cuDNN: not a problem
             findings.append(Finding(
                 "cuda.W102", WARNING,
                 f"{name} {info.get('version') or ''} uses cuDNN {info['cudnn']} but no cuDNN "
                 "was found on this machine".replace("  ", " "),
-                hint=f"`pip install nvidia-cudnn-cu{_cuda_major(info) or 12}` (or the "
-                     "framework's [and-cuda] extra)",
+                hint=_missing_cudnn_hint(name, info),
                 details={"framework": name, "cudnn": info["cudnn"]}))
         elif want not in majors:
             found = ", ".join(sorted({str(e['version']) for e in entries}))
@@ -150,6 +156,8 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
             "several cuDNN versions are installed: " + "; ".join(_label(e) for e in entries),
             details={"versions": distinct}))
     loaded = _cudnn_in_use([], facts)
+    if not entries and not loaded and not findings and not gpu_here:
+        return skipped("no NVIDIA GPU: frameworks here do not load cuDNN")
     summary = ("cuDNN " + ", ".join(distinct) if distinct else
                f"cuDNN {loaded[0]['version']} loaded by torch" if loaded else "no cuDNN found")
     if entries:
@@ -159,6 +167,20 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
     if not findings:
         return passed(summary)
     return outcome(summary, findings)
+
+
+def _missing_cudnn_hint(name: str, info: dict) -> str:
+    """The install that brings the cuDNN a framework build loads. TensorFlow's CUDA
+    libraries come with its ``and-cuda`` extra (tensorflow.org/install/pip), which pins
+    the cuDNN and CUDA wheels it was tested with; torch's wheels pull theirs in already."""
+    if name == "tensorflow":
+        dist = info.get("distribution") or "tensorflow"
+        if dist in ("tensorflow", "tf-nightly"):
+            version = info.get("version")
+            pin = f"=={version}" if version else ""
+            return f'pip install "{dist}[and-cuda]{pin}"'
+    return (f"`pip install nvidia-cudnn-cu{_cuda_major(info) or 12}` (or reinstall {name} "
+            "with its CUDA wheels)")
 
 
 def _cuda_major(info: dict) -> Optional[int]:

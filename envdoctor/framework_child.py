@@ -82,6 +82,16 @@ def _loaded_libraries() -> list:
     return found[:40]
 
 
+def _plain(value):
+    """A build-info value as JSON keeps it: scalars as they are, lists as lists of text
+    (TensorFlow's cuda_compute_capabilities is a list), anything else as its text."""
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value][:64]
+    return str(value)
+
+
 def _cap(major, minor) -> str:
     return f"{int(major)}.{int(minor)}"
 
@@ -197,8 +207,7 @@ def probe_tensorflow(res: dict, tf) -> None:
     res["version"] = str(getattr(tf, "__version__", "?"))
     try:
         info = dict(tf.sysconfig.get_build_info())
-        res["build_info"] = {str(k): (v if isinstance(v, (bool, int, float)) or v is None
-                                      else str(v)) for k, v in info.items()}
+        res["build_info"] = {str(k): _plain(v) for k, v in info.items()}
     except Exception as exc:
         res["build_info_error"] = _err(exc)
     stage("cuda_init")

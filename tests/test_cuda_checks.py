@@ -176,6 +176,28 @@ def test_matching_cudnn_passes_and_skip_without_any():
     assert cudnn([]).status.value == "skip"
 
 
+def test_cuda_build_on_a_cpu_only_machine_is_a_skip_not_a_missing_cudnn_warning():
+    # The plain `tensorflow` wheel is a CUDA build; on a CPU runner it never loads cuDNN.
+    tf = {"tensorflow": {"version": "2.20.0", "distribution": "tensorflow", "cuda": "12.5.1",
+                         "cudnn": "9", "is_cuda_build": True}}
+    result = cudnn([], frameworks=tf)
+    assert result.status.value == "skip" and not result.findings
+
+
+def test_missing_cudnn_with_a_gpu_names_tensorflows_and_cuda_extra():
+    tf = {"tensorflow": {"version": "2.20.0", "distribution": "tensorflow", "cuda": "12.5.1",
+                         "cudnn": "9", "is_cuda_build": True}}
+    result = cudnn_on(gpu("NVIDIA L4", "8.9"), [], frameworks=tf)
+    assert codes(result) == ["cuda.W102"]
+    assert result.findings[0].hint == 'pip install "tensorflow[and-cuda]==2.20.0"'
+
+
+def test_explain_cuda_cudnn_lists_and_describes_w102():
+    proc = run_envdoctor("explain", "cuda.cudnn")
+    assert proc.returncode == 0
+    assert "cuda.W102" in proc.stdout and "tensorflow[and-cuda]" in proc.stdout
+
+
 # -- cuda.cudnn: the cuDNN support matrix ---------------------------------------------------
 def gpu(name, cc):
     return {"present": True, "driver_version": "580.95.05", "cuda_driver_version": "13.0",

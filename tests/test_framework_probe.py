@@ -181,6 +181,9 @@ def test_tensorflow_jax_cupy_children(tmp_path):
     tf, jx, cp = result["tensorflow"], result["jax"], result["cupy"]
     assert tf["status"] == "ok" and tf["devices"][0]["compute_capability"] == "8.0"
     assert tf["build_info"]["cuda_version"] == "12.2"
+    # a list stays a list (it was once stored as the text "['sm_60', ...]")
+    assert tf["build_info"]["cuda_compute_capabilities"] == ["sm_60", "sm_70", "sm_80",
+                                                             "compute_90"]
     assert jx["status"] == "ok" and jx["cuda_available"] is False
     assert "no platforms that are instances of gpu" in jx["gpu_error"]
     assert (cp["cuda_runtime"], cp["cuda_driver"], cp["device_count"]) == ("12.6", "12.8", 1)
