@@ -23,6 +23,8 @@ CODES = {
     "pip.E307": "import cv2 fails because NumPy is not installed.",
     "pip.E308": "import cv2 crashed the interpreter (killed by a signal).",
     "pip.E309": "import cv2 fails for another reason.",
+    "pip.E310": "import cv2 gives an empty module (no cv2.imread): its files were removed, "
+                "typically by uninstalling one of two OpenCV variants.",
     "pip.W301": "Several OpenCV variants are installed at once; they overwrite each other's cv2.",
     "pip.W302": "A cv2 binary in site-packages belongs to none of the installed OpenCV "
                 "packages.",
@@ -178,6 +180,13 @@ def _import_findings(facts: dict[str, Any], imp: dict[str, Any],
         return [Finding("pip.E301", ERROR, f"import cv2 fails: the system library {lib} is "
                         f"missing ({error_line}).", hint=hint, fix=FIX if fixes else None,
                         details={**base, "library": lib, "library_kind": kind})]
+    if cause == "empty-module":
+        name = keep["name"] if keep else "opencv-python"
+        return [Finding("pip.E310", ERROR, "import cv2 gives an empty module: cv2.imread "
+                        "does not exist because cv2's files are gone (uninstalling one of "
+                        "two OpenCV variants removes the files they share).",
+                        hint=f"{FIX_HINT} (reinstalls {name} with --force-reinstall)",
+                        fix=FIX, details=base)]
     if cause == "numpy-abi":
         mismatch = numpy_mismatch(facts) or {}
         numpy = as_dict(as_dict(facts.get("opencv")).get("numpy")).get("version")

@@ -160,3 +160,56 @@ def entry_points(group: str, dists: Optional[list[Dist]] = None) -> list[EntryPo
                 value = value.split("[", 1)[0].strip()  # drop extras
                 points.append(EntryPoint(name, value, group, dist.name))
     return points
+
+
+# A RECORD lists every file a wheel installed. Stat'ing a handful of them, spread over
+# the list, finds a distribution whose files were removed (an uninstall that stopped
+# half-way, or another distribution's uninstall that deleted the files they shared, as
+# opencv-python and opencv-python-headless do) at a cost of microseconds per package:
+# the RECORD is not read whole (torch's is megabytes), only small windows of it.
+RECORD_SAMPLE = 6
+_WINDOW = 2048
+
+
+def _installed_path(line: str, meta: str) -> Optional[str]:
+    """The file a RECORD line names, or None for lines not worth a stat: the dist's own
+    metadata, scripts outside the site dir, byte code, .pth files, garbage."""
+    if line.count(",") < 2:
+        return None
+    path = line.rsplit(",", 2)[0].strip().strip('"')
+    if not path or path.startswith((meta, "../", "/")) or "__pycache__" in path \
+            or path.endswith((".pyc", ".pth")) or ":" in path or "\x00" in path \
+            or "\ufffd" in path or path.startswith(","):
+        return None
+    return path
+
+
+def record_sample(dist: Dist, sample: int = RECORD_SAMPLE) -> list[str]:
+    """Up to ``sample`` installed files of a distribution's RECORD, from windows spread
+    evenly over the file (the first line always included)."""
+    meta = os.path.basename(dist.path) + "/"
+    picked: list[str] = []
+    try:
+        with open(os.path.join(dist.path, "RECORD"), "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            offsets = sorted({size * i // sample for i in range(sample)})
+            for offset in offsets:
+                fh.seek(offset)
+                chunk = fh.read(_WINDOW).decode("utf-8", errors="replace").split("\n")
+                lines = chunk[:-1] if offset == 0 else chunk[1:-1]  # whole lines only
+                for line in lines:
+                    path = _installed_path(line, meta)
+                    if path is not None:
+                        if path not in picked:
+                            picked.append(path)
+                        break
+    except OSError:
+        return []
+    return picked[:sample]
+
+
+def missing_files(dist: Dist, sample: int = RECORD_SAMPLE) -> tuple[list[str], int]:
+    """(files of the RECORD sample that are gone, how many were looked at)."""
+    picked = record_sample(dist, sample)
+    missing = [p for p in picked if not os.path.exists(os.path.join(dist.site, p))]
+    return missing, len(picked)

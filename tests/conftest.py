@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,52 @@ os.environ["ENVDOCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="envdoctor-test-cach
 # Real captures (copied from ../shared/corpus with their sources and licences).
 CORPUS = REPO / "tests" / "data" / "corpus"
 SCHEMA = REPO / "envdoctor" / "schema" / "report.schema.json"
+
+
+# Tests marked `heavy` use real large packages from the index (tensorflow, jax, cupy,
+# opencv, torchvision...). .ci/run runs them once, in one shared venv, with
+# ENVDOCTOR_HEAVY=1; anywhere else they skip, so the quick suite stays quick.
+HEAVY = os.environ.get("ENVDOCTOR_HEAVY") == "1"
+
+
+def pytest_collection_modifyitems(config: Any, items: list) -> None:
+    if HEAVY:
+        return
+    skip = pytest.mark.skip(reason="heavy: real large packages from the index; run by "
+                                   ".ci/run's heavy suite (ENVDOCTOR_HEAVY=1)")
+    for item in items:
+        if "heavy" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def heavy_python() -> str:
+    """The interpreter of the heavy venv (the one running the tests): heavy tests may
+    pip install into it, and must undo what they install."""
+    return sys.executable
+
+
+@pytest.fixture(scope="session")
+def heavy_site(tmp_path_factory: Any):
+    """``heavy_site("name", "pkg==1.0", ...)``: a folder with exactly those real packages
+    from the index (``pip install --target --no-deps``), made once per run (kept under
+    ENVDOCTOR_HEAVY_DIR when set). Put it on PYTHONPATH to add them to the heavy venv."""
+    base = Path(os.environ.get("ENVDOCTOR_HEAVY_DIR") or tmp_path_factory.mktemp("heavy"))
+
+    def make(name: str, *requirements: str, python: Optional[str] = None) -> Path:
+        target = base / name
+        if not (target / ".done").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            proc = subprocess.run([python or sys.executable, "-m", "pip", "install", "-q",
+                                   "--no-deps", "--only-binary=:all:", "--target",
+                                   str(target), *requirements], capture_output=True,
+                                  text=True, timeout=1200)
+            if proc.returncode != 0:
+                pytest.fail(f"pip could not install {requirements}: {proc.stderr[-2000:]}")
+            (target / ".done").write_text("ok", encoding="utf-8")
+        return target
+
+    return make
 
 
 @pytest.fixture

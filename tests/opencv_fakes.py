@@ -13,7 +13,7 @@ from typing import Optional
 
 # The texts real users see (opencv-python issue tracker, CPython's loader messages).
 CV2_BEHAVIOUR = {
-    "ok": "__version__ = {version!r}\n",
+    "ok": "__version__ = {version!r}\n\n\ndef imread(filename, flags=1):\n    return None\n",
     "libgl": 'raise ImportError("libGL.so.1: cannot open shared object file: '
              'No such file or directory")\n',
     "libgthread": 'raise ImportError("libgthread-2.0.so.0: cannot open shared object file: '
@@ -66,6 +66,15 @@ def add_dist(site: Path, name: str, version: str, requires: tuple[str, ...] = ()
 def write_cv2(site: Path, behaviour: str = "ok", version: str = "4.9.0") -> None:
     package = site / "cv2"
     package.mkdir(parents=True, exist_ok=True)
+    if behaviour == "empty":
+        # What `pip uninstall opencv-python-headless` leaves when opencv-python was
+        # installed too: the shared files are removed, a folder remains, and `import cv2`
+        # gives an empty namespace package: dir(cv2) holds only __doc__, __file__, __loader__,
+        # __name__, __package__, __path__, __spec__ (anxiangsir/urban_seg#34).
+        (package / "__init__.py").unlink(missing_ok=True)
+        (site / BINARY).unlink(missing_ok=True)
+        (package / "qt" / "fonts").mkdir(parents=True, exist_ok=True)
+        return
     (package / "__init__.py").write_text(CV2_BEHAVIOUR[behaviour].format(version=version),
                                          encoding="utf-8")
     (site / BINARY).write_bytes(b"\x7fELF fake cv2 " + version.encode())

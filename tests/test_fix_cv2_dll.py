@@ -24,9 +24,11 @@ from envdoctor.probes.opencv import classify_import
 SCRIPTS = Path(cv2_dll.__file__).parent
 PY = "/opt/py/bin/python3"
 LINUX_KEYS = {"pip-uninstall-variants", "pip-install-variant", "pip-upgrade-opencv",
+              "pip-force-reinstall-variant",
               "pip-install-numpy", "apt-update", "apt-install", "dnf-install", "yum-install",
               "zypper-install", "apk-add"}
 WINDOWS_KEYS = {"pip-uninstall-variants", "pip-install-variant", "pip-upgrade-opencv",
+                "pip-force-reinstall-variant",
                 "pip-install-numpy", "winget-vcredist", "dism-media-pack"}
 
 
@@ -84,6 +86,18 @@ def test_several_variants_on_a_desktop_keep_contrib_with_gui():
                         variant("opencv-contrib-python-headless", "4.9.0.80")], display=True)
     assert argvs(plan_for(facts))[1] == [PY, "-m", "pip", "install",
                                          "opencv-contrib-python==4.9.0.80"]
+
+
+def test_empty_cv2_reinstalls_the_remaining_variant_without_touching_numpy():
+    facts = make_facts([variant("opencv-python", "4.10.0.84", built=2, spec=">=2")],
+                       numpy="2.1.0")
+    facts["opencv"]["import"] = {"ok": False, "empty": True, "error_type": "AttributeError",
+                                 "error": "module 'cv2' has no attribute 'imread'",
+                                 "cause": "empty-module"}
+    plan = plan_for(facts)
+    assert argvs(plan) == [[PY, "-m", "pip", "install", "--force-reinstall", "--no-deps",
+                            "opencv-python==4.10.0.84"]]
+    assert not plan.steps[0].destructive
 
 
 def test_numpy2_with_opencv_for_numpy1_upgrades_opencv_and_says_why():
@@ -298,6 +312,9 @@ SCENARIOS = {
     # in range; the Requires-Dist order differs from packaging's canonical one.
     "numpy-out-of-range": ("2.3.1", [("opencv-python-headless", "4.12.0.88", "ok",
                                       "numpy>=2,<2.3.0")]),
+    # opencv-python and -headless installed, then -headless uninstalled: cv2 is empty.
+    "empty-after-uninstall": ("1.26.4", [("opencv-python", "4.10.0.84", "empty",
+                                          "numpy>=1.21.2")]),
     # a build for NumPy 1 that imports fine under NumPy 2: nothing to do in either.
     "old-build-imports": ("2.0.2", [("opencv-python-headless", "4.9.0.80", "ok",
                                      "numpy>=1.21.2")]),

@@ -138,6 +138,29 @@ def test_healthy_single_variant_passes(tmp_path):
     assert report["facts"]["opencv"]["import"]["ok"] is True
 
 
+def test_cv2_left_empty_by_uninstalling_the_other_variant_is_not_imports_fine(tmp_path):
+    # opencv-python and opencv-python-headless 4.10.0.84 installed, then the headless
+    # one uninstalled: pip removed the files both shared; `import cv2` gives an empty
+    # namespace package while opencv-python's dist-info remains.
+    fakes.add_numpy(tmp_path, "2.0.2")
+    fakes.add_variant(tmp_path, "opencv-python", "4.10.0.84", "ok")
+    fakes.write_cv2(tmp_path, "empty")
+    proc = run_envdoctor("check", "--only", "pip", "--json",
+                         env={**fakes.env_for(tmp_path), **NO_DISPLAY})
+    report = json.loads(proc.stdout)
+    validate_report(report)
+    checks = {c["id"]: c for c in report["checks"]}
+    opencv = codes(checks["pip.opencv"])
+    assert checks["pip.opencv"]["status"] == "fail"
+    assert "imports fine" not in checks["pip.opencv"]["summary"]
+    assert opencv["pip.E310"]["fix"] == "cv2-dll"
+    assert report["facts"]["opencv"]["import"]["cause"] == "empty-module"
+    files = codes(checks["pip.installed_files"])
+    assert "opencv-python 4.10.0.84" in files["pip.E401"]["message"]
+    assert "cv2/__init__.py" in files["pip.E401"]["details"]["missing"]
+    assert proc.returncode == 1
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_segfault_in_import_is_a_finding_not_a_crash(tmp_path):
     fakes.add_variant(tmp_path, "opencv-python", "4.9.0.80", "segv")

@@ -35,6 +35,13 @@ CHILD_SCRIPT = (
     "    out['ok'] = True\n"
     "    out['version'] = str(getattr(cv2, '__version__', '') or '')\n"
     "    out['file'] = str(getattr(cv2, '__file__', '') or '')\n"
+    # Its files gone (a variant uninstalled next to another): cv2 is an empty namespace.
+    "    if not hasattr(cv2, 'imread'):\n"
+    "        out['ok'] = False\n"
+    "        out['empty'] = True\n"
+    "        out['error_type'] = 'AttributeError'\n"
+    "        out['error'] = (\"module 'cv2' has no attribute 'imread': cv2 is an empty \"\n"
+    "                        \"namespace package, its files are gone\")\n"
     "except BaseException as exc:\n"
     "    out['error_type'] = type(exc).__name__\n"
     "    out['error'] = str(exc)[:2000]\n"
@@ -189,7 +196,7 @@ def _cv2_files(site: str) -> list[str]:
 
 
 def classify_import(result: dict[str, Any]) -> dict[str, Any]:
-    """Turn the child's outcome into a cause: ok, missing-library, numpy-abi,
+    """Turn the child's outcome into a cause: ok, empty-module, missing-library, numpy-abi,
     numpy-missing, dll-load-failed, not-win32-app, crash, timeout, not-found, other."""
     if result.get("timed_out"):
         return {"cause": "timeout"}
@@ -197,6 +204,8 @@ def classify_import(result: dict[str, Any]) -> dict[str, Any]:
         return {"cause": "crash", "signal": result["signal"]}
     if result.get("ok"):
         return {"cause": "ok"}
+    if result.get("empty"):
+        return {"cause": "empty-module"}
     text = "\n".join(str(result.get(k) or "") for k in ("error", "stderr"))
     lowered = text.lower()
     missing = re.search(r"([A-Za-z0-9_.+-]+\.so(?:\.[0-9]+)*): cannot open shared object file",
@@ -290,7 +299,7 @@ def _child_import(ctx: ProbeContext) -> dict[str, Any]:
                 payload = None
     if isinstance(payload, dict):
         fact["ok"] = bool(payload.get("ok"))
-        for key in ("version", "file", "error_type", "error", "numpy"):
+        for key in ("version", "file", "error_type", "error", "numpy", "empty"):
             if payload.get(key) is not None:
                 fact[key] = payload[key]
     stderr = res.stderr.strip()

@@ -5,6 +5,8 @@ carry the same command lines, each after a ``# envdoctor-step: KEY`` comment, an
 tests/test_fix_cv2_dll.py compares them, so the plan and the scripts cannot drift apart.
 
 Causes and what the plan does (docs/fixes.md):
+- cv2 left an empty module (its files removed by uninstalling another variant):
+  reinstall the remaining variant with --force-reinstall --no-deps;
 - several OpenCV variants installed: uninstall them all, reinstall exactly one (contrib
   when a contrib variant was installed; -headless on servers, in containers, without a
   display, or when only headless variants were installed);
@@ -32,6 +34,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 COMMANDS: dict[str, list[str]] = {
     "pip-uninstall-variants": ["{python}", "-m", "pip", "uninstall", "-y", "{variants}"],
     "pip-install-variant": ["{python}", "-m", "pip", "install", "{variant}=={version}"],
+    "pip-force-reinstall-variant": ["{python}", "-m", "pip", "install", "--force-reinstall",
+                                    "--no-deps", "{variant}=={version}"],
     "pip-upgrade-opencv": ["{python}", "-m", "pip", "install", "--upgrade",
                            "{variant}>=4.10.0.84,<5"],
     "pip-install-numpy": ["{python}", "-m", "pip", "install", "numpy{numpy_spec}"],
@@ -213,6 +217,15 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
             render("pip-install-variant", python=python, variant=keep["name"],
                    version=keep["version"]),
             key="pip-install-variant", why=reason))
+    elif keep and "pip.E310" in codes:
+        result.steps.append(Step(
+            f"reinstall {keep['name']}=={keep['version']} (--force-reinstall --no-deps)",
+            render("pip-force-reinstall-variant", python=python, variant=keep["name"],
+                   version=keep["version"]),
+            key="pip-force-reinstall-variant",
+            why="cv2's files are gone (uninstalling another OpenCV variant removed the files "
+                "they shared) while pip still lists this one as installed; --no-deps keeps "
+                "your NumPy"))
     if mismatch and mismatch.get("kind") == "requirement":
         spec = mismatch.get("requirement") or ""
         result.steps.append(Step(
@@ -288,7 +301,7 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
 FIX = Fix(
     name="cv2-dll",
     title="repair `import cv2` (OpenCV variants, NumPy ABI, missing libGL / DLLs)",
-    repairs="several OpenCV variants installed; OpenCV built for another NumPy; missing "
+    repairs="several OpenCV variants installed; cv2 left empty by uninstalling one; OpenCV built for another NumPy; missing "
             "libGL.so.1/libgthread (Linux); missing VC++ runtime or Media Feature Pack "
             "(Windows)",
     systems=("Linux", "Windows"),

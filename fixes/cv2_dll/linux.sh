@@ -91,7 +91,12 @@ if [ "$count" -eq 0 ]; then
     exit 0
 fi
 
-err=$("$python" -c "import cv2" 2>&1) && import_ok=1 || import_ok=0
+# cv2.imread: an empty cv2 (its files removed by uninstalling another variant) imports.
+err=$("$python" -c "import cv2; cv2.imread" 2>&1) && import_ok=1 || import_ok=0
+empty=0
+case "$err" in
+    *"module 'cv2' has no attribute 'imread'"*) empty=1 ;;
+esac
 kind=""
 lib=""
 case "$err" in
@@ -246,6 +251,9 @@ plan() {
     elif [ "$switch" = 1 ]; then
         # envdoctor-step: pip-install-variant
         step user "$python" -m pip install "$variant==$version"
+    elif [ "$empty" = 1 ]; then
+        # envdoctor-step: pip-force-reinstall-variant
+        step user "$python" -m pip install --force-reinstall --no-deps "$variant==$version"
     fi
     if [ -n "$numpy_spec" ] && [ "$abi" = 0 ]; then
         # envdoctor-step: pip-install-numpy

@@ -86,8 +86,10 @@ if ($variants.Count -eq 0) {
     exit 0
 }
 
-$err = (& $python -c "import cv2" 2>&1 | Out-String)
+# cv2.imread: an empty cv2 (its files removed by uninstalling another variant) imports.
+$err = (& $python -c "import cv2; cv2.imread" 2>&1 | Out-String)
 $importOk = ($LASTEXITCODE -eq 0)
+$empty = $err -match "module 'cv2' has no attribute 'imread'"
 $numpyAbi = $err -match "compiled using NumPy 1\.x cannot be run in|numpy\.core\.multiarray failed to import|_ARRAY_API not found|module compiled against (ABI|API) version"
 $dllFailed = $err -match "DLL load failed"
 $notWin32 = $err -match "not a valid Win32 application"
@@ -174,6 +176,9 @@ function Plan {
     } elseif ($switch) {
         # envdoctor-step: pip-install-variant
         Step user $python -m pip install "$variant==$version"
+    } elseif ($empty) {
+        # envdoctor-step: pip-force-reinstall-variant
+        Step user $python -m pip install --force-reinstall --no-deps "$variant==$version"
     }
     if ($numpy_spec -and -not $abi) {
         # envdoctor-step: pip-install-numpy
