@@ -301,7 +301,8 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
 FIX = Fix(
     name="cv2-dll",
     title="repair `import cv2` (OpenCV variants, NumPy ABI, missing libGL / DLLs)",
-    repairs="several OpenCV variants installed; cv2 left empty by uninstalling one; OpenCV built for another NumPy; missing "
+    repairs="several OpenCV variants installed; cv2 left empty by uninstalling one; "
+            "OpenCV built for another NumPy; missing "
             "libGL.so.1/libgthread (Linux); missing VC++ runtime or Media Feature Pack "
             "(Windows)",
     systems=("Linux", "Windows"),
