@@ -6,6 +6,23 @@ import os as _os
 
 __version__ = "0.1.0"
 
+# The Python API (docs/api.md), loaded on first use so `import envdoctor` stays cheap.
+__all__ = ["CheckVerdict", "Report", "ReportFinding", "__version__", "diagnose",
+           "explain_import_failure", "import_failure_report"]
+_API = frozenset(__all__) - {"__version__"}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import envdoctor.api as api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'envdoctor' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _API)
+
 
 def _map_source_checkout() -> None:
     """Let a plain source checkout import ``envdoctor.checks`` and ``envdoctor.fixes``.

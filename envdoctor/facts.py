@@ -178,15 +178,22 @@ def load_report(path: str, accept_newer: bool = False) -> dict[str, Any]:
     except RecursionError:
         raise ReportError(f"{path} is not an envdoctor report (JSON nested too deeply)") \
             from None
+    return check_report(data, path, accept_newer)
+
+
+def check_report(data: Any, name: str = "the report",
+                 accept_newer: bool = False) -> dict[str, Any]:
+    """``data`` (a parsed JSON document) tamed, when it is an envdoctor report this
+    version reads; :class:`ReportError` naming ``name`` otherwise."""
     data = _tame(data)
     if not isinstance(data, dict) or not isinstance(data.get("facts"), dict):
-        raise ReportError(f"{path} is not an envdoctor report (no 'facts' object)")
+        raise ReportError(f"{name} is not an envdoctor report (no 'facts' object)")
     facts = data["facts"]
     version = facts.get("schema_version", data.get("schema_version"))
     if not isinstance(version, int):
-        raise ReportError(f"{path} has no schema_version; is it an envdoctor report?")
+        raise ReportError(f"{name} has no schema_version; is it an envdoctor report?")
     if version > SCHEMA_VERSION and not accept_newer:
         raise ReportError(
-            f"{path} uses report schema {version}; this envdoctor reads up to "
+            f"{name} uses report schema {version}; this envdoctor reads up to "
             f"{SCHEMA_VERSION}: upgrade envdoctor (pip install -U envdoctor)")
     return data
