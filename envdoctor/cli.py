@@ -47,6 +47,22 @@ def error(message: str, code: int = 2) -> "typer.Exit":
     return typer.Exit(code)
 
 
+MAX_TIMEOUT_S = 86400.0
+
+
+def valid_timeout(value: Optional[float]) -> Optional[float]:
+    """``--timeout``: a finite number of seconds (``inf``, ``1e308`` and ``nan`` would
+    overflow a deadline or compare false with every clock)."""
+    import math
+
+    if value is None:
+        return None
+    if not math.isfinite(value) or not 0.1 <= value <= MAX_TIMEOUT_S:
+        raise typer.BadParameter(f"{value!r} is not a number of seconds from 0.1 to "
+                                 f"{MAX_TIMEOUT_S:g}")
+    return value
+
+
 def split_words(values: Optional[list[str]]) -> list[str]:
     words: list[str] = []
     for value in values or []:
@@ -84,9 +100,10 @@ def check(
         help="Skip these checks (id, area or tag; repeat or comma-separate).")] = None,
     fail_on: Annotated[FailOn, typer.Option(
         "--fail-on", help="Lowest status that makes the exit code 1.")] = FailOn.fail,
-    timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, metavar="SECONDS", help="Seconds each probe may take.")
-    ] = 10.0,
+    timeout: Annotated[Optional[float], typer.Option(
+        "--timeout", metavar="SECONDS", callback=valid_timeout,
+        help="Seconds each probe may take, framework imports included [default: 10; "
+             "framework imports get 30 when --timeout is not given].")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                           help="Show durations and details.")] = False,
     from_file: Annotated[Optional[str], typer.Option(
@@ -112,13 +129,18 @@ def check(
     from envdoctor import doctor, render
     from envdoctor.facts import ReportError, load_report
 
-    opts = doctor.Options(only=split_words(only), skip=split_words(skip), timeout=timeout,
-                          fail_on=fail_on.value, redact=not no_redact,
-                          no_frameworks=no_frameworks)
+    check_output(output)
+    opts = doctor.Options(only=split_words(only), skip=split_words(skip),
+                          timeout=doctor.DEFAULT_TIMEOUT_S if timeout is None else timeout,
+                          timeout_explicit=timeout is not None, fail_on=fail_on.value,
+                          redact=not no_redact, no_frameworks=no_frameworks)
     unknown = doctor.unknown_selectors(opts)
     if unknown:
         raise error(f"no check, area or tag named {', '.join(map(repr, unknown))}; "
                     "see `envdoctor list`")
+    if (only or skip) and not doctor.selected_checks(opts):
+        # A CI gate must not pass with nothing checked.
+        raise error("--only/--skip leave no check to run; see `envdoctor list`")
     if from_file is not None:
         try:
             opts.from_report = load_report(from_file)
@@ -140,14 +162,51 @@ def check(
 
 
 def _write_stdout(text: str) -> None:
+    """Print ``text``. A closed stdout (``>&-``) or one that cannot take it (``>
+    /dev/full``) is a usage error (exit 2) with one line on stderr, not a traceback; a
+    reader that went away (``| head``) is not an error."""
+    if sys.stdout is None:
+        raise error("standard output is closed; use --output FILE or redirect it")
     try:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+        except UnicodeEncodeError:
+            sys.stdout.flush()
+            enc = getattr(sys.stdout, "encoding", None) or "ascii"
+            sys.stdout.buffer.write(text.encode(enc, errors="replace"))
         sys.stdout.flush()
-    except UnicodeEncodeError:
-        enc = getattr(sys.stdout, "encoding", None) or "ascii"
-        sys.stdout.buffer.write(text.encode(enc, errors="replace"))
     except BrokenPipeError:  # `envdoctor check | head`
+        _stdout_to_devnull()
+    except (OSError, ValueError) as exc:
+        _stdout_to_devnull()
+        raise error(f"cannot write to standard output: "
+                    f"{getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at the null device, so the interpreter's last flush at exit does not
+    fail a second time with a traceback."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
         pass
+
+
+def check_output(output: Optional[str]) -> None:
+    """Refuse an ``--output`` that cannot take a report before any work is done: an empty
+    name, a folder, a missing folder, a block device... (envdoctor.output.target_kind)."""
+    if output is None:
+        return
+    from envdoctor.output import OutputError, expand_name, target_kind
+
+    try:
+        target_kind(expand_name(output))
+    except OutputError as exc:
+        raise error(f"cannot write {output!r}: {exc.strerror}") from None
 
 
 def save_and_print(text: str, output: Optional[str]) -> None:

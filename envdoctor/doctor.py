@@ -22,6 +22,9 @@ class Options:
     only: list[str] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
     timeout: float = DEFAULT_TIMEOUT_S
+    # --timeout given: it bounds every probe, framework import children included (which
+    # otherwise get frameworks.MIN_CHILD_TIMEOUT_S).
+    timeout_explicit: bool = False
     fail_on: str = "fail"
     redact: bool = True
     no_frameworks: bool = False
@@ -45,7 +48,8 @@ def unknown_selectors(opts: Options) -> list[str]:
 
 def _context(opts: Options) -> ProbeContext:
     return ProbeContext(timeout=opts.timeout, sysroot=os.environ.get("ENVDOCTOR_SYSROOT", ""),
-                        options={"no_frameworks": opts.no_frameworks})
+                        options={"no_frameworks": opts.no_frameworks},
+                        timeout_explicit=opts.timeout_explicit)
 
 
 def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:

@@ -6,11 +6,25 @@ collector ever reads it), is flushed and fsync'ed, gets the permissions a plainl
 created file would have, and is renamed over the target in one step. Readers see the
 old file or the new one, never a mix. The folder is fsync'ed too, so the rename itself
 survives a power cut.
+
+What is at the path decides how (``-o`` runs as root on cluster nodes):
+
+- a regular file, or nothing in an existing folder: the atomic replace above;
+- a character device or a FIFO (``/dev/null``, ``/dev/stdout``'s pipe, a named pipe):
+  written through, never replaced (renaming over ``/dev/null`` as root would destroy
+  the device node). A FIFO with no reader is an error, not a hang;
+- a symbolic link: judged by what it points to, and a regular target is replaced at its
+  own path (the rename never lands on the link, so the link stays a link);
+- a folder, a block device, a socket, a dangling link, or a missing parent folder: an
+  error (:class:`OutputError`). Parent folders are never created: a typo as root must
+  not create ``/nonexistent``.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
@@ -80,23 +94,100 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+class OutputError(OSError):
+    """The path cannot take a report (a folder, a block device, a missing folder...)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.strerror = message
+
+
+def _chunks(text: Text) -> Iterable[str]:
+    return [text] if isinstance(text, str) else text
+
+
+def _write_through(path: str, text: Text, fifo: bool) -> None:
+    """Write into an existing character device or FIFO without replacing it."""
+    flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0)
+    if fifo:
+        flags |= getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if fifo and exc.errno == errno.ENXIO:
+            raise OutputError(f"{path} is a named pipe with no reader") from None
+        raise
+    if fifo and hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        for chunk in _chunks(text):
+            fh.write(chunk)
+        fh.flush()
+
+
+def target_kind(path: str) -> tuple[str, str]:
+    """How ``path`` will be written: ``("replace", real_path)`` or ``("through", path)``.
+    Raises :class:`OutputError` for what cannot take a report."""
+    if not path:
+        raise OutputError("the output file name is empty")
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as exc:
+        raise OutputError(f"{path}: {exc.strerror or exc}") from None
+    real = path
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise OutputError(f"{path} is a symbolic link to a missing file") from None
+        except OSError as exc:
+            raise OutputError(f"{path}: {exc.strerror or exc}") from None
+        if stat.S_ISREG(st.st_mode):
+            real = os.path.realpath(path)
+    if st is None:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise OutputError(f"folder {folder} does not exist or is not a folder "
+                              "(envdoctor does not create folders; mkdir -p it first)")
+        return "replace", path
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return "replace", real
+    if stat.S_ISCHR(mode):
+        return "through", path
+    if stat.S_ISFIFO(mode):
+        return "fifo", path
+    what = ("a folder" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    raise OutputError(f"{path} is {what}")
+
+
 def write_atomic(path: str, text: Text) -> None:
-    """Write ``text`` (a string, or an iterable of string chunks) to a temporary file
-    beside ``path``, fsync it, then rename it over ``path``. Missing parent folders are
-    created. On any failure the temporary file is removed and ``path`` is untouched."""
+    """Write ``text`` (a string, or an iterable of string chunks) to ``path``.
+
+    A regular file (or a new one in an existing folder) is replaced atomically: a
+    temporary file beside it, fsync, rename. On any failure the temporary file is removed
+    and ``path`` is untouched. Devices and FIFOs are written through; see the module
+    docstring for the rest."""
+    how, real = target_kind(path)
+    if how != "replace":
+        _write_through(real, text, fifo=how == "fifo")
+        return
+    _replace(real, text)
+
+
+def _replace(path: str, text: Text) -> None:
     import tempfile  # only here: it pulls in random and hashing
 
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            if isinstance(text, str):
-                fh.write(text)
-            else:
-                for chunk in text:
-                    fh.write(chunk)
+            for chunk in _chunks(text):
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         if hasattr(os, "chmod"):

@@ -37,9 +37,11 @@ class PendingFacts:
                                       name=f"probe-{probe.name}", daemon=True)
             # A probe with its own deadline gets exactly that; the others get the
             # per-command timeout plus a grace to notice and record their own timeouts.
-            deadline = probe.deadline if probe.deadline is not None else ctx.timeout
-            wait_s = probe.deadline if probe.deadline is not None else \
-                ctx.timeout + PROBE_GRACE_S
+            # An explicit --timeout bounds those too.
+            if probe.deadline is not None and not ctx.timeout_explicit:
+                deadline = wait_s = probe.deadline
+            else:
+                deadline, wait_s = ctx.timeout, ctx.timeout + PROBE_GRACE_S
             thread.start()
             self.threads.append((probe, thread, time.monotonic() + wait_s, deadline))
 

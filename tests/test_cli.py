@@ -211,3 +211,10 @@ def test_check_options_work_without_the_word_check():
     assert run_envdoctor("-h").stdout == run_envdoctor("--help").stdout
     bad = run_envdoctor("--no-such-option")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_nothing_selected_is_a_usage_error_not_a_pass():
+    # A CI gate must not pass with nothing checked.
+    run = run_envdoctor("check", "--only", "gpu", "--skip", "gpu")
+    assert run.returncode == 2 and "no check to run" in run.stderr
+    assert run.stdout == ""

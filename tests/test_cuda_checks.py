@@ -97,8 +97,9 @@ def test_toolkits_nvcc_and_ld_library_path(tmp_path):
     os.symlink(root / "usr/local/cuda-12.4", root / "usr/local/cuda")
     ldlib = tmp_path / "old_cudnn"
     write(ldlib, "libcudnn.so.8.2.4")
+    missing = str(tmp_path / "nonexistent")  # under tmp_path: / may hold anything
     facts = cuda_probe.probe_cuda(ProbeContext(timeout=5, sysroot=str(root), environ={
-        "PATH": "", "LD_LIBRARY_PATH": f"{ldlib}{os.pathsep}/nonexistent"}))
+        "PATH": "", "LD_LIBRARY_PATH": f"{ldlib}{os.pathsep}{missing}"}))
     tk = {t["where"]: t for t in facts["toolkits"]}
     assert tk["/usr/local/cuda-12.4"]["version"] == "12.4"
     assert tk["/usr/local/cuda-12.4"]["aliases"] == ["/usr/local/cuda"]
@@ -107,7 +108,7 @@ def test_toolkits_nvcc_and_ld_library_path(tmp_path):
     assert cudnn["toolkit"]["version"] == "8.9.7" and cudnn["toolkit"]["cuda_major"] == 12
     assert cudnn["ld_library_path"]["version"] == "8.2.4"
     entries = {e["path"]: e for e in facts["ld_library_path"]}
-    assert entries["/nonexistent"]["exists"] is False
+    assert entries[missing]["exists"] is False
     assert facts["libcuda"] is None  # no sign of an NVIDIA GPU: libcuda is not loaded
     json.dumps(facts)
 

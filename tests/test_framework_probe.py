@@ -206,6 +206,26 @@ def test_child_timeout_defaults_and_probe_deadline_exceeds_it():
         "ENVDOCTOR_FRAMEWORK_TIMEOUT": "nonsense"})) == fp.MIN_CHILD_TIMEOUT_S
     probe = fp.PROBES[0]
     assert probe.deadline > fp.child_timeout(ProbeContext(timeout=1e6, environ={}))
+    # An explicit --timeout is a bound, even below the 30 s and below the variable.
+    assert fp.child_timeout(ProbeContext(timeout=3.0, environ={},
+                                         timeout_explicit=True)) == 3.0
+    assert fp.child_timeout(ProbeContext(timeout=3.0, timeout_explicit=True, environ={
+        "ENVDOCTOR_FRAMEWORK_TIMEOUT": "60"})) == 3.0
+
+
+@POSIX
+def test_explicit_timeout_bounds_a_hanging_framework_import(tmp_path):
+    fake_torch(tmp_path, behaviour="hang")
+    start = time.monotonic()
+    proc = run_envdoctor("check", "--json", "--only", "framework", "--timeout", "2",
+                         env={"PYTHONPATH": str(tmp_path)})
+    elapsed = time.monotonic() - start
+    report = json.loads(proc.stdout)
+    live = report["facts"]["frameworks"]["live"]["torch"]
+    assert live["status"] == "timeout" and "within 2 s" in live["error"], live
+    assert report["facts"]["frameworks"]["child_timeout_s"] == 2.0
+    # 2 s for the child, 1 s of grace, the rest is interpreter start-up on a busy machine
+    assert elapsed < 2 + 1 + 6, f"--timeout 2 took {elapsed:.1f} s"
 
 
 def test_cli_reports_a_crashing_framework_without_traceback(tmp_path):

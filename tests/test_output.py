@@ -114,12 +114,15 @@ def test_host_expansion_and_missing_folders(tmp_path):
     assert expand_name("r/{host}.json", "gpu-07.cluster") == "r/gpu-07.cluster.json"
     assert expand_name("{host}.json", "../../etc/passwd") == "_.._etc_passwd.json"
     assert expand_name("plain.json", "x") == "plain.json"
-    write_atomic(str(tmp_path / "a" / "b" / "c.json"), "{}")
-    assert (tmp_path / "a" / "b" / "c.json").read_text() == "{}"
+    # A missing folder is an error, never created (a typo as root must not make one).
+    with pytest.raises(OSError, match="does not exist"):
+        write_atomic(str(tmp_path / "a" / "b" / "c.json"), "{}")
+    assert not (tmp_path / "a").exists()
 
 
 def test_cli_output_writes_the_printed_report_redacted_by_default(tmp_path):
     out = tmp_path / "reports" / "{host}.json"
+    (tmp_path / "reports").mkdir()
     run = run_envdoctor("check", "--json", "--no-frameworks", "--output", str(out))
     assert run.returncode in (0, 1, 3), run.stderr
     files = os.listdir(tmp_path / "reports")

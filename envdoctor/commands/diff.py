@@ -21,12 +21,15 @@ class DiffFormat(str, enum.Enum):
 THIS_MACHINE = "this machine now"
 
 
-def _load(path: str, timeout: float, no_frameworks: bool) -> tuple[dict[str, Any], str]:
+def _load(path: str, timeout: Optional[float], no_frameworks: bool
+          ) -> tuple[dict[str, Any], str]:
     from envdoctor import doctor
     from envdoctor.facts import load_report
 
     if path == "-":
-        opts = doctor.Options(timeout=timeout, no_frameworks=no_frameworks)
+        opts = doctor.Options(timeout=doctor.DEFAULT_TIMEOUT_S if timeout is None
+                              else timeout, timeout_explicit=timeout is not None,
+                              no_frameworks=no_frameworks)
         return doctor.diagnose(opts), THIS_MACHINE
     return load_report(path, accept_newer=True), path
 
@@ -42,6 +45,12 @@ def _recheck(report: dict[str, Any], label: str) -> dict[str, Any]:
     return doctor.diagnose(doctor.Options(from_report=report, from_file=label))
 
 
+def _valid_timeout(value: Optional[float]) -> Optional[float]:
+    from envdoctor.cli import valid_timeout
+
+    return valid_timeout(value)
+
+
 def diff_command(
     report_a: Annotated[str, typer.Argument(
         metavar="A", help="A saved JSON report, or '-' for this machine now.")],
@@ -55,9 +64,10 @@ def diff_command(
     recheck: Annotated[bool, typer.Option(
         "--recheck", help="Re-run this envdoctor's checks on both reports' facts before "
                           "comparing (reports saved by different versions).")] = False,
-    timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.1, metavar="SECONDS",
-        help="Seconds each probe may take (for '-').")] = 10.0,
+    timeout: Annotated[Optional[float], typer.Option(
+        "--timeout", metavar="SECONDS", callback=_valid_timeout,
+        help="Seconds each probe may take, framework imports included (for '-') "
+             "[default: 10; framework imports get 30 when not given].")] = None,
     no_frameworks: Annotated[bool, typer.Option(
         "--no-frameworks", help="For '-': do not import frameworks in child processes.")
     ] = False,
@@ -71,9 +81,10 @@ def diff_command(
     read.
     """
     from envdoctor import diffing
-    from envdoctor.cli import error, save_and_print
+    from envdoctor.cli import check_output, error, save_and_print
     from envdoctor.facts import ReportError
 
+    check_output(output)
     if report_a == "-" and report_b == "-":
         raise error("only one side of a diff can be '-' (this machine now)")
     sides = []

@@ -61,8 +61,9 @@ def summarize_command(
     found; 3 nothing fails, but a host did not report (missing, unreadable) or its report
     is incomplete."""
     from envdoctor import fleet
-    from envdoctor.cli import error, save_and_print
+    from envdoctor.cli import check_output, error, save_and_print
 
+    check_output(output)
     try:
         names = expected_hosts(expect)
     except OSError as exc:

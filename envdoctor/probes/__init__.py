@@ -28,6 +28,9 @@ class ProbeContext:
     sysroot: str = ""
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     options: dict[str, Any] = field(default_factory=dict)
+    # The user chose ``timeout`` (--timeout): no probe may take longer, not even one with
+    # a deadline of its own (framework imports).
+    timeout_explicit: bool = False
 
     def path(self, absolute: str) -> str:
         """The real path of a system file, under the sysroot when one is set."""

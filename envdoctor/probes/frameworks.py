@@ -25,7 +25,8 @@ from envdoctor.probes import Probe, ProbeContext
 
 # Importing a framework (and initialising CUDA) is slower than any other probe: a cold
 # TensorFlow import with CUDA init takes 5-15 s. The child timeout is at least this,
-# or --timeout when larger, or ENVDOCTOR_FRAMEWORK_TIMEOUT when set (seconds).
+# or --timeout when larger, or ENVDOCTOR_FRAMEWORK_TIMEOUT when set (seconds). An
+# explicit --timeout is a bound: the child gets at most that.
 MIN_CHILD_TIMEOUT_S = 30.0
 # The probe's own deadline: the runner gives up on the probe only after this. The
 # probe bounds itself by the child timeout, so this is a safety net above it.
@@ -291,15 +292,21 @@ def static_facts(by_key: dict) -> dict[str, dict]:
 
 
 def child_timeout(ctx: ProbeContext) -> float:
+    ceiling = PROBE_DEADLINE_S - 5
+    if ctx.timeout_explicit:
+        # The runner gives this probe only --timeout (plus a grace to record it).
+        ceiling = min(ceiling, ctx.timeout)
     raw = ctx.environ.get("ENVDOCTOR_FRAMEWORK_TIMEOUT")
     if raw:
         try:
             value = float(raw)
-            if value > 0:
-                return min(value, PROBE_DEADLINE_S - 5)
+            if 0 < value < float("inf"):
+                return min(value, ceiling)
         except ValueError:
             pass
-    return min(max(ctx.timeout, MIN_CHILD_TIMEOUT_S), PROBE_DEADLINE_S - 5)
+    if ctx.timeout_explicit:
+        return ceiling
+    return min(max(ctx.timeout, MIN_CHILD_TIMEOUT_S), ceiling)
 
 
 def child_script() -> str:
