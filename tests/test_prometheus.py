@@ -77,6 +77,7 @@ def test_label_values_are_escaped():
 
 def test_cli_prometheus_output_file_matches_stdout_and_parses(tmp_path):
     out = tmp_path / "textfile" / "envdoctor.prom"
+    out.parent.mkdir()  # envdoctor never creates folders
     run = run_envdoctor("check", "--format", "prometheus", "--no-frameworks",
                         "--output", str(out))
     assert run.returncode in (0, 1, 3), run.stderr

@@ -174,6 +174,7 @@ def test_srun_writes_reports_that_summarize_reads(slurm):
     from envdoctor.output import expand_name
 
     reports = slurm["base"] / "reports"
+    reports.mkdir(exist_ok=True)  # as the sbatch script does (mkdir -p "$REPORTS")
     ran = _srun(slurm, sys.executable, "-m", "envdoctor", "check", "--json", "--no-frameworks",
                 "--keep-hostname", "--output", str(reports / "{host}.json"))
     assert ran.returncode in (0, 1, 3), ran.stderr
@@ -198,6 +199,7 @@ def test_srun_writes_reports_that_summarize_reads(slurm):
 def test_srun_prometheus_textfile(slurm):
     parser = pytest.importorskip("prometheus_client.parser")
     out = slurm["base"] / "textfile"
+    out.mkdir(exist_ok=True)  # node_exporter's textfile folder exists before envdoctor runs
     ran = _srun(slurm, sys.executable, "-m", "envdoctor", "check", "--format", "prometheus",
                 "--no-frameworks", "--output", str(out / "envdoctor.prom"))
     assert ran.returncode in (0, 1, 3), ran.stderr
