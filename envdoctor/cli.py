@@ -121,6 +121,13 @@ def check(
              "to the host name).")] = None,
     keep_hostname: Annotated[bool, typer.Option(
         "--keep-hostname", help="Keep the host name in the report (fleet runs).")] = False,
+    python: Annotated[Optional[str], typer.Option(
+        "--python", metavar="PYTHON|ENV_DIR",
+        help="Examine this Python (an interpreter, or a venv/conda folder) from outside; "
+             "nothing is installed or written there.")] = None,
+    kernel: Annotated[Optional[str], typer.Option(
+        "--kernel", metavar="NAME", help="Examine the Python of this Jupyter kernel.")
+    ] = None,
 ) -> None:
     """Diagnose this machine (or a saved report) and print the verdict.
 
@@ -128,12 +135,14 @@ def check(
     3 incomplete (a check errored or a probe timed out, and nothing failed)."""
     from envdoctor import doctor, render
     from envdoctor.facts import ReportError, load_report
+    from envdoctor.target.choose import TargetError
 
     check_output(output)
     opts = doctor.Options(only=split_words(only), skip=split_words(skip),
                           timeout=doctor.DEFAULT_TIMEOUT_S if timeout is None else timeout,
                           timeout_explicit=timeout is not None, fail_on=fail_on.value,
-                          redact=not no_redact, no_frameworks=no_frameworks)
+                          redact=not no_redact, no_frameworks=no_frameworks,
+                          python=python, kernel=kernel)
     unknown = doctor.unknown_selectors(opts)
     if unknown:
         raise error(f"no check, area or tag named {', '.join(map(repr, unknown))}; "
@@ -141,13 +150,19 @@ def check(
     if (only or skip) and not doctor.selected_checks(opts):
         # A CI gate must not pass with nothing checked.
         raise error("--only/--skip leave no check to run; see `envdoctor list`")
+    if from_file is not None and (python or kernel):
+        raise error("--from re-checks a saved report; --python/--kernel examine a live "
+                    "Python: give one or the other")
     if from_file is not None:
         try:
             opts.from_report = load_report(from_file)
         except ReportError as exc:
             raise error(str(exc)) from None
         opts.from_file = from_file
-    report = doctor.diagnose(opts, keep_hostname=keep_hostname)
+    try:
+        report = doctor.diagnose(opts, keep_hostname=keep_hostname)
+    except TargetError as exc:
+        raise error(str(exc), exc.exit_code) from None
     chosen = Format.json if json_flag else fmt
     text = render.get(chosen.value)(report, verbose=verbose, stream=sys.stdout)
     if output:

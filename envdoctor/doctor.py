@@ -13,6 +13,7 @@ from typing import Any, Optional
 from envdoctor import registry, runner
 from envdoctor.probes import ProbeContext, all_probes
 from envdoctor.report import build_report
+from envdoctor.target.interpreter import PythonTarget
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -30,6 +31,8 @@ class Options:
     no_frameworks: bool = False
     from_report: Optional[dict[str, Any]] = None   # a loaded report for --from
     from_file: Optional[str] = None
+    python: Optional[str] = None    # --python: an interpreter or environment folder
+    kernel: Optional[str] = None    # --kernel: a Jupyter kernel's name
 
 
 def selected_checks(opts: Options) -> list[registry.Check]:
@@ -46,22 +49,31 @@ def unknown_selectors(opts: Options) -> list[str]:
     return [key for key in [*opts.only, *opts.skip] if key not in known]
 
 
-def _context(opts: Options) -> ProbeContext:
+def _context(opts: Options, python: PythonTarget) -> ProbeContext:
     return ProbeContext(timeout=opts.timeout, sysroot=os.environ.get("ENVDOCTOR_SYSROOT", ""),
                         options={"no_frameworks": opts.no_frameworks},
-                        timeout_explicit=opts.timeout_explicit)
+                        timeout_explicit=opts.timeout_explicit, python=python)
 
 
 def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
+    """The report for ``opts``. Raises :class:`envdoctor.target.choose.TargetError` when
+    the Python to examine cannot be chosen (``exit_code`` 2) or does not answer (3)."""
     start = time.monotonic()
     pending = None
+    python: Optional[PythonTarget] = None
+    if opts.from_report is None:
+        from envdoctor.target.choose import choose
+
+        python = choose(opts.python, opts.kernel)
+        # Out of process, the interpreter starts now, beside envdoctor's own work.
+        python.start(opts.timeout)
     if opts.from_report is None and not opts.only and not opts.skip:
         # A full run records every probe's facts, so a saved report can be re-checked
         # later (--from) by any check. Start them before loading the checks, so process
         # starts and file reads overlap with importing the check modules.
         available = all_probes()
         pending = runner.start_probes([available[n] for n in sorted(available)],
-                                      _context(opts))
+                                      _context(opts, python))
     checks = selected_checks(opts)
     if opts.from_report is not None:
         from envdoctor.facts import sanitize
@@ -74,9 +86,14 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
     else:
         if pending is None:  # --only/--skip: probe only what the chosen checks need
             pending = runner.start_probes(runner.needed_probes(checks, all_probes()),
-                                          _context(opts))
+                                          _context(opts, python))
         facts = pending.wait()
-        source = {"kind": "probe"}
+        if python is not None and python.failure:
+            from envdoctor.target.choose import EXIT_UNEXAMINED, TargetError
+
+            raise TargetError(f"could not examine the Python chosen by {python.how}: "
+                              f"{python.failure}", EXIT_UNEXAMINED)
+        source = {"kind": "probe", "python": python.describe() if python else None}
     results = runner.run_checks(checks, facts)
     return build_report(facts, results, fail_on=opts.fail_on, redact=opts.redact,
                         source=source, duration_ms=(time.monotonic() - start) * 1000,

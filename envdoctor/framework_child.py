@@ -7,10 +7,10 @@ where a child that died by a signal or hung was) and a final ``{"result": {...}}
 Anything the framework itself prints on stdout is sent to stderr, so it cannot corrupt
 the JSON. Every step is guarded: an exception becomes an ``error`` text in the result.
 
-The parent (:mod:`envdoctor.probes.frameworks`) never imports a framework itself.
+The parent (:mod:`envdoctor.probes.frameworks`) never imports a framework itself. The
+child runs under the examined Python (``ctx.python``), which may be as old as 3.6: no
+``from __future__ import annotations``, no syntax newer than 3.6.
 """
-
-from __future__ import annotations
 
 import json
 import os

@@ -191,8 +191,7 @@ def test_tensorflow_jax_cupy_children(tmp_path):
 
 def test_no_frameworks_skips_children_but_keeps_static_facts(tmp_path, monkeypatch):
     fake_torch(tmp_path, behaviour="hang")
-    monkeypatch.setattr(distributions, "by_key",
-                        lambda: {d.key: d for d in distributions.scan([str(tmp_path)])})
+    monkeypatch.syspath_prepend(str(tmp_path))  # the examined (in-process) Python sees it
     facts = fp.probe_frameworks(ctx_for(tmp_path, no_frameworks=True))
     assert facts["installed"]["torch"]["build"] == "cu126"
     assert facts["live"]["torch"]["status"] == "skipped"

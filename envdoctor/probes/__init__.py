@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from envdoctor.target.interpreter import PythonTarget, this_process
+
 
 @dataclass
 class ProbeContext:
@@ -31,6 +33,9 @@ class ProbeContext:
     # The user chose ``timeout`` (--timeout): no probe may take longer, not even one with
     # a deadline of its own (framework imports).
     timeout_explicit: bool = False
+    # The Python environment the Python-side probes examine (--python, --kernel, or
+    # the one envdoctor runs in): read it through this, never through `sys`.
+    python: PythonTarget = field(default_factory=this_process)
 
     def path(self, absolute: str) -> str:
         """The real path of a system file, under the sysroot when one is set."""

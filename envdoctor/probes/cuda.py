@@ -62,12 +62,11 @@ def cudnn_version(version: Optional[str]) -> Optional[str]:
 
 
 # -- pip wheels -----------------------------------------------------------------------
-def pip_facts() -> tuple[list[dict], list[dict], list[dict]]:
-    """(runtimes, cudnn, other nvidia-* CUDA library wheels) from dist-info folders."""
-    from envdoctor import distributions
-
+def pip_facts(by_key: dict) -> tuple[list[dict], list[dict], list[dict]]:
+    """(runtimes, cudnn, other nvidia-* CUDA library wheels) from the dist-info folders
+    of the examined Python (``ctx.python.by_key()``)."""
     runtimes, cudnn, others = [], [], []
-    for key, dist in sorted(distributions.by_key().items()):
+    for key, dist in sorted(by_key.items()):
         if not key.startswith("nvidia-"):
             continue
         lib_root = os.path.join(dist.site, "nvidia")
@@ -464,7 +463,13 @@ def _nvidia_sign(ctx: ProbeContext, system: str) -> bool:
 
 def probe_cuda(ctx: ProbeContext) -> dict:
     system = _platform.system()
-    pip_runtimes, pip_cudnn, pip_others = pip_facts()
+    from envdoctor.target.interpreter import TargetUnavailable
+
+    try:  # the machine's CUDA facts stand even when the examined Python cannot answer
+        wheels = ctx.python.by_key()
+    except TargetUnavailable:
+        wheels = {}
+    pip_runtimes, pip_cudnn, pip_others = pip_facts(wheels)
     tk, tk_cudnn = toolkits(ctx)
     lpath = ld_library_path(ctx)
     nvcc = nvcc_facts(ctx, tk)

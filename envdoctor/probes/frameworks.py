@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import threading
 from typing import Any, Optional
 
@@ -396,14 +395,14 @@ def run_children(names: list[str], ctx: ProbeContext) -> dict[str, dict]:
 
     timeout = child_timeout(ctx)
     script = child_script()
-    env = dict(ctx.environ)
+    env = ctx.python.environ(ctx.environ)  # the examined Python; no .pyc written
     env["PYTHONIOENCODING"] = "utf-8"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")  # keep TF's loader messages on stderr
     results: dict[str, dict] = {}
 
     def work(name: str) -> None:
         try:
-            res = proc.run([sys.executable, "-B", script, name], timeout=timeout, env=env)
+            res = proc.run(ctx.python.command(script, name), timeout=timeout, env=env)
             results[name] = interpret(name, res, timeout)
         except Exception as exc:  # never let a thread die silently
             results[name] = {"status": "error", "signal": None,
@@ -421,16 +420,24 @@ def run_children(names: list[str], ctx: ProbeContext) -> dict[str, dict]:
     return {name: results[name] for name in names}
 
 
-def probe_frameworks(ctx: ProbeContext) -> dict:
-    from envdoctor import distributions
+# framework_child.py's own syntax needs this (f-strings).
+CHILD_MIN_PYTHON = (3, 6)
 
-    installed = static_facts(distributions.by_key())
+
+def probe_frameworks(ctx: ProbeContext) -> dict:
+    installed = static_facts(ctx.python.by_key())
     facts: dict[str, Any] = {"installed": installed, "live": {},
                              "live_skipped": None, "child_timeout_s": None}
     if not installed:
         return facts
     if ctx.options.get("no_frameworks"):
         facts["live_skipped"] = "--no-frameworks"
+        facts["live"] = {name: {"status": "skipped", "signal": None} for name in installed}
+        return facts
+    version = ctx.python.version_info()
+    if version[:2] < CHILD_MIN_PYTHON:
+        facts["live_skipped"] = (f"the examined Python is {version[0]}.{version[1]}; the "
+                                 "import child needs 3.6 or newer")
         facts["live"] = {name: {"status": "skipped", "signal": None} for name in installed}
         return facts
     facts["child_timeout_s"] = child_timeout(ctx)

@@ -284,12 +284,13 @@ def _child_import(ctx: ProbeContext) -> dict[str, Any]:
     from envdoctor import proc
 
     timeout = max(1.0, ctx.timeout - 0.5)
-    res = proc.run([sys.executable, "-c", CHILD_SCRIPT], timeout=timeout)
+    res = proc.run(ctx.python.command("-c", CHILD_SCRIPT), timeout=timeout,
+                   env=ctx.python.environ(ctx.environ))
     fact: dict[str, Any] = {"ok": False, "returncode": res.returncode,
                             "timed_out": res.timed_out, "signal": res.signal,
                             "duration_ms": round(res.duration_s * 1000, 1)}
     if res.error and not res.timed_out:
-        fact["error"] = f"could not run {sys.executable}: {res.error}"
+        fact["error"] = f"could not run {ctx.python.executable}: {res.error}"
     payload = None
     for line in res.stdout.splitlines():
         if line.startswith(_MARK):
@@ -310,10 +311,9 @@ def _child_import(ctx: ProbeContext) -> dict[str, Any]:
 
 
 def probe_opencv(ctx: ProbeContext) -> dict:
-    from envdoctor import distributions
-
-    python_version = "{}.{}".format(*sys.version_info[:2])
-    by_key = distributions.by_key()
+    snap = ctx.python.snapshot()
+    python_version = "{}.{}".format(*snap["version_info"][:2])
+    by_key = ctx.python.by_key()
     facts: dict[str, Any] = {
         "variants": [], "installed": False, "stray": [], "numpy": None,
         "display": None, "import": None, "windows": None,
@@ -359,7 +359,7 @@ def probe_opencv(ctx: ProbeContext) -> dict:
         })
 
     sites = []
-    for entry in sys.path:
+    for entry in snap.get("sys_path") or []:
         site = os.path.abspath(entry or ".")
         if site not in sites and os.path.isdir(site):
             sites.append(site)
@@ -382,8 +382,8 @@ def probe_opencv(ctx: ProbeContext) -> dict:
         root = ctx.environ.get("SystemRoot") or ctx.environ.get("SYSTEMROOT") or r"C:\Windows"
         facts["display"] = True
         facts["windows"] = windows_runtime(os.path.join(root, "System32"),
-                                           os.path.dirname(sys.executable), _winreg_query,
-                                           64 if sys.maxsize > 2**32 else 32)
+                                           os.path.dirname(ctx.python.executable or ""),
+                                           _winreg_query, int(snap.get("bits") or 64))
         facts["windows"]["winget"] = shutil.which("winget") is not None
     else:
         facts["display"] = True

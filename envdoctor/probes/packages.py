@@ -23,7 +23,7 @@ def probe_packages(ctx: ProbeContext) -> dict:
     versions: dict[str, str] = {}
     shadowed: list[dict[str, str]] = []
     first = []
-    for dist in distributions.installed():
+    for dist in ctx.python.distributions():
         if dist.key in versions:
             if versions[dist.key] != dist.version:
                 shadowed.append({"name": dist.key, "version": dist.version,

@@ -3,8 +3,11 @@ this interpreter.
 
 Two probes:
 
+Both read the examined Python (``ctx.python``: ``--python``, ``--kernel`` or the one
+envdoctor runs in), never ``sys``.
+
 ``pip``
-    this interpreter's accepted wheel tags (compact, see :func:`wheeltags.compact_tags`),
+    the examined interpreter's accepted wheel tags (compact, see :func:`wheeltags.compact_tags`),
     the marker environment, and for each installed distribution (first on ``sys.path``
     wins, as for pip and imports) the WHEEL ``Tag:`` lines and the ``Requires-Dist``
     strings. Checks ``pip.wheel_tags`` and ``pip.requirements`` re-run on these facts.
@@ -150,77 +153,22 @@ def distribution_facts(dists: Iterable[distributions.Dist]) -> tuple[list[str], 
 
 
 def marker_environment() -> dict[str, str]:
-    """PEP 508 marker variables of this interpreter, as packaging's
-    ``default_environment()`` computes them, without importing packaging.markers
-    (about 15 ms); a test keeps the two equal."""
-    import platform as _platform
+    """PEP 508 marker variables of the running interpreter, computed by the probe
+    script's code (which the examined Python runs); a test keeps them equal to
+    packaging's ``default_environment()``."""
+    from envdoctor.target.probe_script import marker_environment as of_running
 
-    info = sys.implementation.version
-    impl_version = f"{info.major}.{info.minor}.{info.micro}"
-    if info.releaselevel != "final":
-        impl_version += info.releaselevel[0] + str(info.serial)
-    return {
-        "implementation_name": sys.implementation.name,
-        "implementation_version": impl_version,
-        "os_name": os.name,
-        "platform_machine": _platform.machine(),
-        "platform_release": _platform.release(),
-        "platform_system": _platform.system(),
-        "platform_version": _platform.version(),
-        "python_full_version": _platform.python_version(),
-        "platform_python_implementation": _platform.python_implementation(),
-        "python_version": ".".join(_platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
-    }
-
-
-def _interpreter_identity() -> dict[str, Any]:
-    """Everything this interpreter's wheel tags depend on (the memo key for them)."""
-    import platform as _platform
-
-    exe = sys.executable or ""
-    try:
-        real = os.path.realpath(exe)
-        stat = os.stat(real)
-        exe_id = [real, stat.st_mtime_ns, stat.st_size]
-    except OSError:
-        exe_id = [exe]
-    try:
-        libc = os.confstr("CS_GNU_LIBC_VERSION")
-    except (ValueError, OSError, AttributeError):
-        libc = None
-    packaging_dist = distributions.by_key().get("packaging")
-    return {
-        "executable": exe, "exe_id": exe_id, "version": sys.version,
-        "abiflags": getattr(sys, "abiflags", ""), "libc": libc,
-        "uname": list(os.uname()) if hasattr(os, "uname") else _platform.platform(),
-        "mac": _platform.mac_ver()[0] if sys.platform == "darwin" else None,
-        "arch_env": [os.environ.get("PROCESSOR_ARCHITECTURE"),
-                     os.environ.get("PROCESSOR_ARCHITEW6432")],
-        "packaging": [packaging_dist.version, packaging_dist.path] if packaging_dist else None,
-    }
-
-
-def interpreter_description() -> dict[str, Any]:
-    """:func:`envdoctor.wheeltags.describe_interpreter`, memoized on disk: computing the
-    tag list imports packaging.tags, sysconfig and logging (~10 ms), and the answer
-    changes only when the interpreter, libc or packaging does."""
-    from envdoctor.cache import memoize
-
-    def compute() -> dict[str, Any]:
-        from envdoctor.wheeltags import describe_interpreter
-
-        return describe_interpreter()
-
-    return memoize("interpreter-tags", _interpreter_identity(), compute)
+    return of_running()
 
 
 def probe_pip(ctx: ProbeContext) -> dict:
+    from envdoctor.target.tags import describe_cached
 
-    sites, dists = distribution_facts(distributions.installed())
+    snap = ctx.python.snapshot()
+    sites, dists = distribution_facts(ctx.python.distributions())
     return {
-        "interpreter": interpreter_description(),
-        "marker_environment": marker_environment(),
+        "interpreter": describe_cached(snap),
+        "marker_environment": dict(snap["marker_environment"]),
         "sites": sites,
         "distributions": dists,
     }
@@ -352,28 +300,26 @@ def pyenv_shim_target(path: str, name: str, environ: dict, cwd: str) -> Optional
     return None
 
 
-def _pip_module() -> dict[str, Any]:
-    import importlib.util
-
+def _pip_module(origin: Any, by_key: dict[str, distributions.Dist]) -> dict[str, Any]:
+    """pip's state from where the target would import it (``origin``: the probe script's
+    ``pip_module``, a file path, None, or {"error": ...}) and its dist-info."""
     facts: dict[str, Any] = {"module": None, "module_version": None, "dist_version": None,
                              "internal": None, "problem": None}
-    dist = distributions.by_key().get("pip")
+    dist = by_key.get("pip")
     facts["dist_version"] = dist.version if dist else None
-    try:
-        spec = importlib.util.find_spec("pip")
-    except (ImportError, ValueError) as exc:
-        facts["problem"] = f"finding pip failed: {type(exc).__name__}: {exc}"
+    if isinstance(origin, dict):
+        facts["problem"] = f"finding pip failed: {origin.get('error')}"
         return facts
-    if spec is None or not spec.origin:
+    if not origin or not isinstance(origin, str):
         if dist is not None:
             facts["problem"] = (f"pip's metadata ({dist.name}-{dist.version}) is installed "
                                 "but the pip package itself is gone")
         return facts
-    folder = os.path.dirname(spec.origin)
+    folder = os.path.dirname(origin)
     facts["module"] = folder
     facts["internal"] = os.path.isfile(os.path.join(folder, "_internal", "__init__.py"))
     try:
-        with open(spec.origin, encoding="utf-8", errors="replace") as fh:
+        with open(origin, encoding="utf-8", errors="replace") as fh:
             match = re.search(r"""__version__\s*=\s*["']([^"']+)["']""", fh.read(4096))
         facts["module_version"] = match.group(1) if match else None
     except OSError:
@@ -387,7 +333,7 @@ def _pip_module() -> dict[str, Any]:
     return facts
 
 
-def _jupyter_dirs(ctx: ProbeContext) -> list[str]:
+def _jupyter_dirs(ctx: ProbeContext, prefix: str) -> list[str]:
     env = ctx.environ
     dirs: list[str] = []
     for entry in (env.get("JUPYTER_PATH") or "").split(os.pathsep):
@@ -404,7 +350,7 @@ def _jupyter_dirs(ctx: ProbeContext) -> list[str]:
     else:
         xdg = env.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
         dirs.append(os.path.join(xdg, "jupyter"))
-    dirs.append(os.path.join(sys.prefix, "share", "jupyter"))
+    dirs.append(os.path.join(prefix, "share", "jupyter"))
     if os.name == "nt":
         if env.get("PROGRAMDATA"):
             dirs.append(os.path.join(env["PROGRAMDATA"], "jupyter"))
@@ -417,13 +363,15 @@ def _jupyter_dirs(ctx: ProbeContext) -> list[str]:
     return unique
 
 
-def _kernels(ctx: ProbeContext) -> list[dict[str, Any]]:
+def _kernels(ctx: ProbeContext, prefix: str, this: Optional[str]) -> list[dict[str, Any]]:
+    """Kernel specs in the Jupyter data folders as seen from the examined Python
+    (``prefix``, executable ``this``)."""
     import json
     import shutil
 
     kernels: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for data_dir in _jupyter_dirs(ctx):
+    for data_dir in _jupyter_dirs(ctx, prefix):
         folder = os.path.join(data_dir, "kernels")
         try:
             names = sorted(os.listdir(folder))
@@ -457,7 +405,7 @@ def _kernels(ctx: ProbeContext) -> list[dict[str, Any]]:
                 exe = shutil.which(exe, path=ctx.environ.get("PATH")) or ""
             entry["python"] = exe or None
             entry["exists"] = bool(exe) and os.path.exists(exe)
-            entry["same_as_this"] = same_python(exe, sys.executable) if entry["exists"] \
+            entry["same_as_this"] = same_python(exe, this) if entry["exists"] \
                 else False
             kernels.append(entry)
     return kernels
@@ -510,6 +458,9 @@ def _looks_like_python(path: str) -> bool:
 def probe_python_env(ctx: ProbeContext) -> dict:
     import shutil
 
+    snap = ctx.python.snapshot()
+    this = snap.get("executable") or None
+    prefix = snap["prefix"]
     path = ctx.environ.get("PATH")
     commands = []
     for name in ("pip", "pip3"):
@@ -539,22 +490,23 @@ def probe_python_env(ctx: ProbeContext) -> dict:
             else:
                 info["wrapper"] = os.path.basename(exe)
         if not info.get("wrapper") and info["interpreter_exists"]:
-            info["same_as_this"] = same_python(exe, sys.executable)
+            info["same_as_this"] = same_python(exe, this)
         commands.append(info)
-    import importlib.util
-
-    stdlib = os.path.dirname(os.__file__)
+    dists = ctx.python.distributions()
+    by_key: dict[str, distributions.Dist] = {}
+    for dist in dists:
+        by_key.setdefault(dist.key, dist)
     return {
-        "executable": sys.executable or None,
-        "prefix": sys.prefix,
-        "virtual_env": sys.prefix != getattr(sys, "base_prefix", sys.prefix),
-        "tool_environment": _tool_environment(sys.prefix),
-        "pip_module": _pip_module(),
-        "ensurepip": importlib.util.find_spec("ensurepip") is not None,
-        "externally_managed": os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED")),
+        "executable": this,
+        "prefix": prefix,
+        "virtual_env": prefix != snap["base_prefix"],
+        "tool_environment": _tool_environment(prefix),
+        "pip_module": _pip_module(snap.get("pip_module"), by_key),
+        "ensurepip": bool(snap.get("ensurepip")),
+        "externally_managed": bool(snap.get("externally_managed")),
         "pip_commands": commands,
-        "jupyter_kernels": _kernels(ctx),
-        "conda": conda_pip_duplicates(sys.prefix),
+        "jupyter_kernels": _kernels(ctx, prefix, this),
+        "conda": conda_pip_duplicates(prefix, dists),
     }
 
 

@@ -53,6 +53,10 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     if py:
         rows.append(("Python", f"{py.get('version')} {py.get('bits')}-bit "
                      f"({py.get('environment')}) {py.get('executable')}"))
+    chosen = as_dict(as_dict(report.get("source")).get("python"))
+    if chosen.get("how"):
+        rows.append(("Examined", str(chosen["how"]) + (
+            "" if chosen.get("in_process") else ", from outside (nothing written there)")))
     cpu = as_dict(facts.get("cpu"))
     if cpu:
         flags = set(strings(cpu.get("flags")))
