@@ -107,9 +107,11 @@ def check(
     verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                           help="Show durations and details.")] = False,
     from_file: Annotated[Optional[str], typer.Option(
-        "--from", metavar="REPORT.json",
-        help="Re-run the checks on the facts in a saved JSON report "
-             "(no probing of this machine); '-' reads stdin.")] = None,
+        "--from", metavar="FILE",
+        help="Diagnose pasted text instead of this machine: an envdoctor JSON or Markdown "
+             "report, torch collect_env, nvidia-smi, nvcc --version, pip list/freeze, "
+             "conda list, JAX/TensorFlow/transformers env printouts, or a whole issue "
+             "body; '-' reads stdin.")] = None,
     no_redact: Annotated[bool, typer.Option(
         "--no-redact", help="Keep user name, home path and host name in the report.")] = False,
     no_frameworks: Annotated[bool, typer.Option(
@@ -134,7 +136,7 @@ def check(
     Exit codes: 0 nothing at or above --fail-on; 1 a check at or above it; 2 usage error;
     3 incomplete (a check errored or a probe timed out, and nothing failed)."""
     from envdoctor import doctor, render
-    from envdoctor.facts import ReportError, load_report
+    from envdoctor.facts import ReportError
     from envdoctor.target.choose import TargetError
 
     check_output(output)
@@ -154,8 +156,10 @@ def check(
         raise error("--from re-checks a saved report; --python/--kernel examine a live "
                     "Python: give one or the other")
     if from_file is not None:
+        from envdoctor.readers.load import load_source
+
         try:
-            opts.from_report = load_report(from_file)
+            opts.from_report, opts.from_paste = load_source(from_file)
         except ReportError as exc:
             raise error(str(exc)) from None
         opts.from_file = from_file

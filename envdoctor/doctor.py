@@ -33,6 +33,7 @@ class Options:
     from_file: Optional[str] = None
     python: Optional[str] = None    # --python: an interpreter or environment folder
     kernel: Optional[str] = None    # --kernel: a Jupyter kernel's name
+    from_paste: Optional[Any] = None   # a readers.Paste: dumps read from any pasted text
 
 
 def selected_checks(opts: Options) -> list[registry.Check]:
@@ -61,13 +62,13 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
     start = time.monotonic()
     pending = None
     python: Optional[PythonTarget] = None
-    if opts.from_report is None:
+    if opts.from_report is None and opts.from_paste is None:
         from envdoctor.target.choose import choose
 
         python = choose(opts.python, opts.kernel)
         # Out of process, the interpreter starts now, beside envdoctor's own work.
         python.start(opts.timeout)
-    if opts.from_report is None and not opts.only and not opts.skip:
+    if opts.from_report is None and opts.from_paste is None and not opts.only and not opts.skip:
         # A full run records every probe's facts, so a saved report can be re-checked
         # later (--from) by any check. Start them before loading the checks, so process
         # starts and file reads overlap with importing the check modules.
@@ -83,6 +84,14 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
                                                             "envdoctor_version")}
         source = {"kind": "from", "file": opts.from_file,
                   **{k: v if isinstance(v, str) else None for k, v in given.items()}}
+        if opts.from_paste is not None:
+            source["formats"] = opts.from_paste.formats
+    elif opts.from_paste is not None:
+        from envdoctor.facts import sanitize
+
+        facts = opts.from_paste.facts = sanitize(opts.from_paste.facts)
+        source = {"kind": "from", "file": opts.from_file, "generated_at": None,
+                  "envdoctor_version": None, "formats": opts.from_paste.formats}
     else:
         if pending is None:  # --only/--skip: probe only what the chosen checks need
             pending = runner.start_probes(runner.needed_probes(checks, all_probes()),
@@ -94,7 +103,35 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
             raise TargetError(f"could not examine the Python chosen by {python.how}: "
                               f"{python.failure}", EXIT_UNEXAMINED)
         source = {"kind": "probe", "python": python.describe() if python else None}
-    results = runner.run_checks(checks, facts)
+    if opts.from_paste is not None and opts.from_report is None:
+        results = run_pasted(checks, opts.from_paste)
+    else:
+        results = runner.run_checks(checks, facts)
     return build_report(facts, results, fail_on=opts.fail_on, redact=opts.redact,
                         source=source, duration_ms=(time.monotonic() - start) * 1000,
                         keep_hostname=keep_hostname)
+
+
+def run_pasted(checks: list[registry.Check], paste: Any) -> list[Any]:
+    """Run the checks a paste can judge; skip the others with the reason (what the paste
+    would have to show), and make a pass on a partial list a skip (:mod:`readers.coverage`)."""
+    from envdoctor.readers import coverage
+    from envdoctor.result import CheckResult, Status
+
+    results = []
+    for check in checks:
+        reason = coverage.missing(check.id, paste)
+        absent = [n for n in check.needs if not isinstance(paste.facts.get(n), dict)]
+        if reason is None and absent:
+            reason = (f"{coverage.NOT_PASTED} (no " + ", ".join(absent) + " facts)")
+        if reason is None:
+            result = runner.run_check(check, paste.facts)
+            untrusted = coverage.untrusted_pass(check.id, paste) \
+                if result.status is Status.PASS else None
+            if untrusted is None:
+                results.append(result)
+                continue
+            reason = untrusted
+        results.append(CheckResult(check.id, check.title, Status.SKIP, f"skipped: {reason}",
+                                   tags=check.tags, skip_reason=reason))
+    return results

@@ -166,6 +166,21 @@ def load_report(path: str, accept_newer: bool = False) -> dict[str, Any]:
         raw = read_bytes(path)
     except OSError as exc:
         raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_report(raw, path, accept_newer)
+
+
+def looks_like_report(raw: bytes) -> bool:
+    """Whether ``raw`` is meant to be a JSON report (a ``{`` or a fenced block first),
+    not another kind of paste."""
+    head = decode_report(raw[:64], errors="replace").lstrip()
+    return head.startswith(("{", "[", "```json")) or (head.startswith("```") and
+                                                 decode_report(raw, "replace").strip()
+                                                 .split("\n", 1)[-1].lstrip()
+                                                 .startswith("{"))
+
+
+def parse_report(raw: bytes, path: str, accept_newer: bool = False) -> dict[str, Any]:
+    """A saved report's bytes (see :func:`load_report`)."""
     text = decode_report(raw, errors="replace").strip()
     # People paste reports from issue trackers: accept a ```json fenced block too.
     if text.startswith("```"):

@@ -99,7 +99,8 @@ def test_bad_option_value_is_a_usage_error():
 
 @pytest.mark.parametrize("content,message", [
     (b"{not json", "is not valid JSON"),
-    (b"\xff\xfe\x00garbage\x81", "is not valid JSON"),
+    # --from reads any pasted text now: garbage is a paste with nothing recognisable.
+    (b"\xff\xfe\x00garbage\x81", "holds no environment dump"),
     (b"[1, 2, 3]", "is not an envdoctor report"),
     (b'{"facts": {"probes": {}}}', "has no schema_version"),
     (b'{"facts": {"schema_version": 99, "probes": {}}}', "upgrade envdoctor"),

@@ -51,8 +51,10 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
                      + (", " + ", ".join(extra) if extra else "") + ")"))
     py = as_dict(facts.get("python"))
     if py:
-        rows.append(("Python", f"{py.get('version')} {py.get('bits')}-bit "
-                     f"({py.get('environment')}) {py.get('executable')}"))
+        parts = [py.get("version"), f"{py['bits']}-bit" if py.get("bits") else None,
+                 f"({py['environment']})" if py.get("environment") else None,
+                 py.get("executable")]
+        rows.append(("Python", " ".join(str(p) for p in parts if p is not None)))
     chosen = as_dict(as_dict(report.get("source")).get("python"))
     if chosen.get("how"):
         rows.append(("Examined", str(chosen["how"]) + (

@@ -80,6 +80,9 @@ def render(report: dict[str, Any], *, verbose: bool = False,
     # Every value below may come from a pasted report: each is escaped for the terminal
     # (control characters shown, never obeyed) before it joins a line.
     lines.append(terminal(title))
+    read = formats_line(source)
+    if read:
+        lines.extend(wrap(terminal(f"read: {read}"), wrap_width, "  ", "        "))
     for label, value in environment_rows(report):
         lines.append(terminal(f"  {label + ':':<15}{value}"))
     lines.append("")
@@ -124,6 +127,21 @@ def render(report: dict[str, Any], *, verbose: bool = False,
     lines.append("")
     lines.extend(terminal_lines(summary_line(report)))
     return "\n".join(lines) + "\n"
+
+
+def formats_line(source: dict[str, Any]) -> str:
+    """The dumps a pasted text held: "PyTorch collect_env (lines 7-38), nvidia-smi
+    table (lines 40-58; not used: ...)"; empty for a live run or a JSON report."""
+    from envdoctor.facts import dicts
+
+    parts = []
+    for item in dicts(source.get("formats")):
+        lines = item.get("lines") if isinstance(item.get("lines"), list) else []
+        where = f"lines {lines[0]}-{lines[1]}" if len(lines) == 2 else ""
+        notes = [n for n in item.get("notes") or [] if isinstance(n, str)]
+        extra = "; ".join([where] + notes[:2])
+        parts.append(f"{item.get('title')}" + (f" ({extra})" if extra else ""))
+    return ", ".join(parts)
 
 
 def summary_line(report: dict[str, Any]) -> str:
