@@ -316,6 +316,107 @@ def probe_onnxruntime(res: dict, ort) -> None:
     res["cuda_available"] = bool(gpu)
 
 
+# ---------------------------------------------------------------- torch's neighbours
+# Run after probe_torch, each guarded: what else in this environment depends on torch's
+# binary interface (issue 11). Each costs nothing when the packages are not installed.
+
+# torch's companion libraries, released in lockstep with it (envdoctor/data/
+# torch_companions.json): their compiled ops must match torch's version and build.
+TORCH_COMPANIONS = ("torchvision", "torchaudio", "torchtext")
+# Extensions compiled against one torch (and CUDA) release: import name per
+# distribution. Imported only when installed.
+TORCH_EXTENSIONS = {"xformers": "xformers", "flash-attn": "flash_attn",
+                    "bitsandbytes": "bitsandbytes", "torch-scatter": "torch_scatter",
+                    "torch-sparse": "torch_sparse", "torch-cluster": "torch_cluster",
+                    "pyg-lib": "pyg_lib", "mmcv": "mmcv", "detectron2": "detectron2",
+                    "apex": "apex", "vllm": "vllm", "deepspeed": "deepspeed"}
+
+
+def _installed(module: str) -> bool:
+    """Is a top-level module importable, without importing it?"""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _try_import(module: str) -> dict:
+    """Import one module; its version, or its error, and what it printed as warnings."""
+    entry: dict = {}
+    t0 = time.monotonic()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            mod = __import__(module)
+            entry["status"] = "ok"
+            entry["version"] = str(getattr(mod, "__version__", "") or "") or None
+            if not hasattr(mod, "__file__") or getattr(mod, "__file__", None) is None:
+                entry["status"] = "error"
+                entry["error"] = (f"ImportError: {module} is an empty namespace package: its "
+                                  "files are gone")
+        except BaseException as exc:  # OSError from a .so, RuntimeError from torch ops...
+            entry["status"] = "error"
+            entry["error"] = _err(exc)
+    entry["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    texts = _warning_texts(caught)
+    if texts:
+        entry["warnings"] = texts[:3]
+    return entry
+
+
+def probe_torch_companions(res: dict, torch) -> None:
+    """Import torchvision / torchaudio / torchtext when installed: a companion built for
+    another torch fails here ("operator torchvision::nms does not exist")."""
+    found = {}
+    for name in TORCH_COMPANIONS:
+        if _installed(name):
+            stage(f"import {name}")
+            found[name] = _try_import(name)
+    res["companions"] = found
+
+
+def probe_torch_extensions(res: dict, torch) -> None:
+    """Import the extensions compiled against torch that are installed: one built for
+    another torch fails with "undefined symbol: _ZN3c10..." or its own version check."""
+    found = {}
+    for dist, module in TORCH_EXTENSIONS.items():
+        if _installed(module):
+            stage(f"import {module}")
+            entry = _try_import(module)
+            entry["module"] = module
+            found[dist] = entry
+    res["extensions"] = found
+
+
+def probe_torch_numpy(res: dict, torch) -> None:
+    """Convert a small NumPy array: a torch compiled against NumPy 1 under NumPy 2 says
+    "Numpy is not available" (or warns "compiled using NumPy 1.x") here."""
+    if not _installed("numpy"):
+        res["numpy"] = {"installed": False}
+        return
+    stage("numpy")
+    entry: dict = {"installed": True}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            import numpy
+
+            entry["version"] = str(numpy.__version__)
+            tensor = torch.from_numpy(numpy.arange(3, dtype="float32"))
+            entry["from_numpy"] = "ok" if float(tensor.sum()) == 3.0 else "wrong values"
+        except BaseException as exc:
+            entry["from_numpy"] = _err(exc)
+    texts = _warning_texts(caught)
+    if texts:
+        entry["warnings"] = texts[:3]
+    res["numpy"] = entry
+
+
+# Run after the framework's probe, in this order; each one is guarded by main().
+EXTRA_PROBES = {"torch": (probe_torch_numpy, probe_torch_companions, probe_torch_extensions)}
+
 # Each probe gets the result dict and the framework's top-level module, which main()
 # has imported (and timed) already.
 PROBES = {"torch": probe_torch, "tensorflow": probe_tensorflow, "jax": probe_jax,
@@ -343,6 +444,11 @@ def main(argv: list) -> int:
         res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
         PROBES[argv[0]](res, framework)
         res["status"] = "ok"
+        for extra in EXTRA_PROBES.get(argv[0], ()):
+            try:
+                extra(res, framework)
+            except BaseException as exc:  # never lose the framework's own answer
+                res.setdefault("extra_errors", []).append(f"{extra.__name__}: {_err(exc)}")
     except BaseException as exc:  # ImportError, OSError from a missing .so, SystemExit...
         res["status"] = "error"
         res["error"] = _err(exc)

@@ -46,7 +46,10 @@ _STDERR_KEYS = re.compile(
     r"no kernel image|not compatible with the current|CUDA driver version|"
     r"a CUDA-enabled jaxlib is not installed|Unable to initialize backend|"
     r"Could not find cuda drivers|libcudnn|libcudart|libcublas|Illegal instruction|"
-    r"Segmentation fault|Fatal Python error|version mismatch|insufficient)", re.I)
+    r"Segmentation fault|Fatal Python error|version mismatch|insufficient|"
+    # NumPy 2 meeting a module compiled for NumPy 1 (pip.numpy_abi reads these)
+    r"compiled using NumPy 1\.x|_ARRAY_API not found|multiarray failed to import|"
+    r"Numpy is not available)", re.I)
 
 _SIGNAL_MEANING = {
     "SIGILL": "this CPU lacks instructions the framework's binary uses (AVX/AVX2?); "
@@ -178,6 +181,49 @@ def torch_static(dist, by_key: dict) -> dict:
     return info
 
 
+# Released in lockstep with torch (envdoctor/data/torch_companions.json).
+TORCH_COMPANIONS = ("torchvision", "torchaudio", "torchtext")
+# Extensions compiled against one torch release (framework_child.TORCH_EXTENSIONS).
+TORCH_EXTENSIONS = ("xformers", "flash-attn", "bitsandbytes", "torch-scatter", "torch-sparse",
+                    "torch-cluster", "pyg-lib", "mmcv", "detectron2", "apex", "vllm",
+                    "deepspeed")
+
+
+def torch_requirement(dist) -> Optional[str]:
+    """The torch specifier a distribution declares (``==2.13.0``, ``>=2.1``), or None."""
+    meta = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    for line in meta.split("\n\n", 1)[0].splitlines():
+        if not line.lower().startswith("requires-dist:"):
+            continue
+        req = line.split(":", 1)[1].strip()
+        match = re.match(r"^torch\s*(\(?\s*[<>=!~][^;)]*)?\)?\s*(;.*)?$", req, re.I)
+        if match and "extra" not in (match.group(2) or ""):
+            return (match.group(1) or "").strip(" (") or ""
+    return None
+
+
+def torch_neighbours_static(by_key: dict) -> dict:
+    """torch's companions and extensions as installed: each one's version, the build its
+    own version.py names (torchvision 0.28.0+cu130 from PyPI) and the torch it pins."""
+    companions: dict[str, dict] = {}
+    for name in TORCH_COMPANIONS:
+        dist = by_key.get(name)
+        if dist is None:
+            continue
+        values = parse_assignments(_read(os.path.join(dist.site, name, "version.py")) or "")
+        built = str(values.get("__version__") or dist.version)
+        companions[name] = {"version": dist.version, "build_version": built,
+                            "build": local_version(built),
+                            "requires_torch": torch_requirement(dist)}
+    extensions: dict[str, dict] = {}
+    for name in TORCH_EXTENSIONS:
+        dist = by_key.get(name)
+        if dist is not None:
+            extensions[name] = {"version": dist.version, "build": local_version(dist.version),
+                                "requires_torch": torch_requirement(dist)}
+    return {"companions": companions, "extensions": extensions}
+
+
 def tensorflow_static(dists: list, by_key: dict) -> dict:
     dist = dists[0]
     info: dict[str, Any] = {"version": dist.version, "distribution": dist.key,
@@ -272,6 +318,7 @@ def static_facts(by_key: dict) -> dict[str, dict]:
     installed: dict[str, dict] = {}
     if "torch" in by_key:
         installed["torch"] = torch_static(by_key["torch"], by_key)
+        installed["torch"].update(torch_neighbours_static(by_key))
     tf = [by_key[k] for k in TENSORFLOW_DISTS if k in by_key]
     if tf:
         installed["tensorflow"] = tensorflow_static(tf, by_key)
