@@ -36,17 +36,34 @@ def _kernel_failures(facts: dict) -> dict:
     return out
 
 
+def _kernel_passes(facts: dict) -> list[str]:
+    """Capabilities on which the live child's tiny kernel ran."""
+    return [str(dev.get("compute_capability")) for dev in dicts(fw.live(facts, "torch")
+            .get("devices")) if dev.get("kernel_test") == "ok" and dev.get("compute_capability")]
+
+
 def _check_torch(facts: dict, info: dict, gpus: list, findings: list, details: dict) -> None:
     arch, source = _torch_arch_list(facts, info)
     failed = _kernel_failures(facts)
     entry: dict = {"arch_list": arch, "arch_source": source or None, "gpus": []}
     details["torch"] = entry
+    ran = _kernel_passes(facts)
     if not arch and not failed:
+        lv = fw.live(facts, "torch")
+        if lv.get("status") == "ok":
+            why = ("torch.cuda.get_arch_list() does not exist before torch 1.6"
+                   if "get_arch_list" in str(lv.get("arch_list_error") or "") else
+                   "torch.cuda.get_arch_list() returned nothing")
+        else:
+            why = "torch did not import"
+        known = f"; its test kernel ran on {', '.join(ran)}" if ran else ""
         findings.append(Finding(
             "framework.I010", INFO,
             f"The GPU architectures compiled into torch {info.get('version')} are unknown "
-            "(torch did not import and its build is not in envdoctor's table).",
-            hint="python -c \"import torch; print(torch.cuda.get_arch_list())\""))
+            f"({why}, and its build is not in envdoctor's table){known}.",
+            hint="python -c \"import torch; print(torch.ones(1, device='cuda') * 2)\" (a "
+                 "kernel that runs proves the build has code for the GPU)",
+            details={"kernel_ok": ran}))
         return
     bad: list = []
     for gpu in gpus:

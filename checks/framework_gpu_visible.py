@@ -59,6 +59,17 @@ def _failure(name: str, lv: dict, facts: dict) -> Finding:
                    hint=hint, details=details)
 
 
+def _hidden_on_purpose(res) -> bool:
+    """CUDA_VISIBLE_DEVICES="" or starting with "-1"/"none": GPUs hidden deliberately
+    (env.W001/env.W002, warnings), not a list naming GPUs that do not exist (env.E001)."""
+    from envdoctor import cuda_visible as cv
+
+    if res.mode == "empty":
+        return True
+    return res.duplicate is None and res.first_invalid == 0 and bool(res.entries) \
+        and res.entries[0].kind == cv.INVALID
+
+
 def _causes(name: str, info: dict, facts: dict, seen: Optional[bool] = False
             ) -> list[Finding]:
     """Why a framework that does not see the GPU does not, first link of the chain first.
@@ -109,9 +120,20 @@ def _causes(name: str, info: dict, facts: dict, seen: Optional[bool] = False
                 f"{' '.join(strings(lv['arch_list']))}): \"{fw.KERNEL_IMAGE}\".",
                 hint="See `envdoctor explain framework.arch`; the framework.arch finding "
                      "names the build to install.", details=details))
-    # 4. CUDA_VISIBLE_DEVICES hides every GPU
+    # 4. CUDA_VISIBLE_DEVICES hides every GPU. env.cuda_visible_devices grades the
+    # variable; this finding follows its grading, so one setting is not a warning there
+    # and an error here: hiding on purpose ("-1", "") is that check's warning (this is
+    # info), a list naming no real GPU is its error (and this one).
     res = fw.visibility(facts)
-    if res is not None and res.mode != "unset" and res.hides_everything:
+    if res is not None and res.mode != "unset" and res.hides_everything \
+            and _hidden_on_purpose(res):
+        causes.append(Finding(
+            "framework.I023", INFO,
+            f"{label} {verb} because CUDA_VISIBLE_DEVICES={res.raw!r} hides every GPU on "
+            "purpose; env.cuda_visible_devices reports (and grades) the setting.",
+            hint="unset CUDA_VISIBLE_DEVICES (or set it to the GPU indices you want, e.g. "
+                 "CUDA_VISIBLE_DEVICES=0)", details={**details, "raw": res.raw}))
+    elif res is not None and res.mode != "unset" and res.hides_everything:
         causes.append(Finding(
             "framework.E023", ERROR,
             f"{label} {verb} because CUDA_VISIBLE_DEVICES="
@@ -227,7 +249,10 @@ def _macos(facts: dict, installed: dict) -> list[Finding]:
                           "its CUDA.",
         "framework.E022": "PyTorch cannot use the GPU: its architecture is not compiled in.",
         "framework.E023": "The framework cannot use the GPU: CUDA_VISIBLE_DEVICES hides "
-                          "every GPU.",
+                          "every GPU by naming GPUs that do not exist (env.E001).",
+        "framework.I023": "The framework does not see the GPU because CUDA_VISIBLE_DEVICES "
+                          "hides every GPU on purpose (\"-1\", \"\"); env.cuda_visible_devices "
+                          "grades it (env.W001/env.W002).",
         "framework.E024": "The framework does not see the GPU; its own error (often missing "
                           "or mismatched CUDA/cuDNN libraries) is quoted.",
         "framework.E025": "x86_64 Python under Rosetta on Apple Silicon: no MPS, AVX wheels "

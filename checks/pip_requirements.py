@@ -116,6 +116,28 @@ def _install_spec(name: str, reqs: list) -> str:
     return f"{display}{extra_text}{spec}"
 
 
+# A framework's own helper distributions: a conflict on these breaks its import.
+_FRAMEWORK_PARTS = {"jax": ("jax", "jaxlib"), "torch": ("torch",),
+                    "tensorflow": ("tensorflow", "tensorflow-cpu", "tf-keras", "keras"),
+                    "cupy": ("cupy",), "onnxruntime": ("onnxruntime", "onnxruntime-gpu")}
+
+
+def _failed_imports(facts: Facts) -> dict[str, tuple[str, str]]:
+    """Distribution -> (framework, its import error) for the frameworks whose live import
+    failed, when the frameworks probe ran (read only when present: this check does not
+    need it)."""
+    fw = as_dict(facts.get("frameworks"))
+    out: dict[str, tuple[str, str]] = {}
+    for name, lv in as_dict(fw.get("live")).items():
+        lv = as_dict(lv)
+        if lv.get("status") != "error" or not lv.get("error"):
+            continue
+        dist = as_dict(as_dict(fw.get("installed")).get(name)).get("distribution")
+        for part in {*_FRAMEWORK_PARTS.get(name, (name,)), *([str(dist)] if dist else [])}:
+            out[_norm(part)] = (name, str(lv["error"]))
+    return out
+
+
 @register(
     "pip.requirements",
     title="Requirements of installed packages",
@@ -127,6 +149,8 @@ def _install_spec(name: str, reqs: list) -> str:
         "pip.W201": "An installed distribution requires a version of another package that "
                     "is not the installed one (a version conflict).",
         "pip.W202": "An installed distribution's requirement metadata cannot be parsed.",
+        "pip.E202": "A version conflict that breaks a framework's import (jax with a jaxlib "
+                    "it does not accept): the root cause of the failed import.",
     },
 )
 def check_requirements(facts: Facts) -> Outcome:
@@ -143,7 +167,9 @@ def check_requirements(facts: Facts) -> Outcome:
     (`python -m pip install "name>=x"`); it installs a version that satisfies every
     installed package that requires it. pip check treats conflicts as errors; envdoctor
     reports them as warnings because a conflicting version often still works, while a
-    missing package never does.
+    missing package never does, except where the conflict is seen breaking a
+    framework's import (jax 0.10.2 with jaxlib 0.9.2: `import jax` raises): that one is
+    pip.E202, an error, and the report's primary cause comes before the failed import.
     """
     from envdoctor.hints import pip_command
 
@@ -166,12 +192,27 @@ def check_requirements(facts: Facts) -> Outcome:
             hint=f'{pip_cmd} install "{spec}"',
             details={"name": key, "required_by": [
                 {"name": r, "version": v, "requirement": t} for r, v, t, _ in items]}))
+    broken = _failed_imports(facts)
     for key in sorted(conflicts):
         items = conflicts[key]
         have = installed[key]
         who = "; ".join(f"{r} {v or ''} requires {t.split(';')[0].strip()}".replace("  ", " ")
                         for r, v, t, _ in items)
         spec = _install_spec(key, [i[3] for i in items])
+        fails = next((broken[n] for n in [key, *(_norm(r) for r, _, _, _ in items)]
+                      if n in broken), None)
+        if fails is not None:
+            name, error = fails
+            findings.append(Finding(
+                "pip.E202", ERROR,
+                f"{who}, but {have.get('name')} {have.get('version')} is installed, and "
+                f"`import {name}` fails: {error[:300]}",
+                hint=f'{pip_cmd} install "{spec}"',
+                details={"name": key, "installed": have.get("version"), "import": name,
+                         "import_error": error, "required_by": [
+                             {"name": r, "version": v, "requirement": t}
+                             for r, v, t, _ in items]}))
+            continue
         findings.append(Finding(
             "pip.W201", WARNING,
             f"{who}, but {have.get('name')} {have.get('version')} is installed",

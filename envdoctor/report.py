@@ -47,6 +47,8 @@ _CHAIN: list[tuple[str, Optional[tuple[str, ...]]]] = [
     ("gpu.driver", None),
     ("cuda.driver_compat", ("cuda.E002", "cuda.E003", "cuda.E004", "cuda.E005")),
     ("framework.cuda_build", ("framework.E001",)),
+    # A version conflict seen breaking a framework's import comes before the import.
+    ("pip.requirements", ("pip.E202",)),
     ("framework.gpu_visible", ("framework.E020", "framework.E026", "framework.E027",
                                "framework.E028")),
     ("framework.cuda_build", ("framework.E002",)),

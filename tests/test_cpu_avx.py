@@ -267,3 +267,18 @@ def test_cli_on_a_fake_g4600_with_a_fake_tensorflow_install(corpus, tmp_path):
     assert proc.returncode == 1
     assert report["facts"]["cpu"]["x86_level"] == "x86-64-v2"
     assert "lacks AVX" in check["findings"][0]["message"]
+
+
+def test_tensorflow_2_4_0_needed_avx2_by_mistake_and_2_4_1_did_not():
+    # A Sandy Bridge i7-2600 has AVX but no AVX2 (tensorflow/tensorflow#45744).
+    cpu = {"machine": "x86_64", "model": "Intel(R) Core(TM) i7-2600 CPU @ 3.40GHz",
+           "flags": ["sse", "sse2", "pni", "ssse3", "sse4_1", "sse4_2", "popcnt", "avx"],
+           "flags_source": "/proc/cpuinfo", "x86_level": "x86-64-v2"}
+    broken = run_check("cpu.avx", facts_fixture(
+        cpu=cpu, packages={"distributions": {"tensorflow": "2.4.0"}}))
+    assert broken.status is Status.FAIL
+    assert "AVX2" in broken.findings[0].message
+    assert 'tensorflow==2.4.1' in broken.findings[0].hint
+    fixed = run_check("cpu.avx", facts_fixture(
+        cpu=cpu, packages={"distributions": {"tensorflow": "2.4.1"}}))
+    assert fixed.status is Status.PASS

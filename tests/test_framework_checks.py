@@ -243,8 +243,21 @@ def test_cuda_visible_devices_hiding_every_gpu():
                        live={"torch": torch_live(arch_list=["sm_86"])},
                        env={"CUDA_VISIBLE_DEVICES": "-1"})
     result = run_check("framework.gpu_visible", facts)
-    assert codes(result) == ["framework.E023"]
+    # "-1" hides the GPUs on purpose: env.cuda_visible_devices grades it (env.W002, a
+    # warning); this check must not call the same setting an error.
+    assert codes(result) == ["framework.I023"]
+    assert result.status.value == "pass"
     assert "unset CUDA_VISIBLE_DEVICES" in result.findings[0].hint
+    env = run_check("env.cuda_visible_devices", facts)
+    assert [f.code for f in env.findings] == ["env.W002"]
+
+
+def test_cuda_visible_devices_naming_no_real_gpu_is_an_error_in_both_checks():
+    facts = make_facts(gpus=[RTX_4090], installed={"torch": torch_info("2.6.0", "12.6")},
+                       live={"torch": torch_live(arch_list=["sm_86"])},
+                       env={"CUDA_VISIBLE_DEVICES": "5"})
+    assert codes(run_check("framework.gpu_visible", facts)) == ["framework.E023"]
+    assert "env.E001" in [f.code for f in run_check("env.cuda_visible_devices", facts).findings]
 
 
 def test_frameworks_own_error_is_quoted():
@@ -438,3 +451,21 @@ def test_a_broken_import_hint_reinstalls_the_installed_distribution():
     result = run_check("framework.gpu_visible", facts)
     hints = [f.hint for f in result.findings]
     assert any(h.endswith("-m pip install --force-reinstall tensorflow-cpu") for h in hints), hints
+
+
+def test_torch_before_1_6_has_no_arch_list_and_its_test_kernel_is_read_instead():
+    # torch 1.5 has no torch.cuda.get_arch_list(): the child records the AttributeError.
+    facts = make_facts(gpus=[TESLA_T4], driver="440.33",
+                       installed={"torch": torch_info("1.5.1", "10.2")},
+                       live={"torch": torch_live(
+                           cuda_available=True, device_count=1,
+                           arch_list_error="AttributeError: module 'torch.cuda' has no "
+                                           "attribute 'get_arch_list'",
+                           devices=[{"index": 0, "name": "Tesla T4",
+                                     "compute_capability": "7.5", "kernel_test": "ok"}])})
+    result = run_check("framework.arch", facts)
+    finding = result.findings[0]
+    assert finding.code == "framework.I010"
+    assert "did not import" not in finding.message
+    assert "before torch 1.6" in finding.message and "test kernel ran on 7.5" in finding.message
+    assert result.status.value == "pass"

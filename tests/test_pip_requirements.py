@@ -158,3 +158,32 @@ def test_names_are_spelled_as_pip_spells_them(tmp_path):
     assert result.findings[0].message.startswith(
         "opencv-python-headless 4.12.0.88 requires numpy<2.3.0,>=2, but numpy 2.3.1 is "
         "installed")
+
+
+def test_a_jaxlib_pin_that_breaks_import_jax_is_the_primary_cause(tmp_path):
+    """jax 0.10.2 with jaxlib 0.9.2: the report must start at the pin, not at the failed
+    import (framework.E028), which is its symptom."""
+    from envdoctor import registry, report, runner
+
+    site = tmp_path / "site"
+    plant_dist(site, "jax", "0.10.2", requires=["jaxlib<=0.10.2,>=0.10.2"])
+    plant_dist(site, "jaxlib", "0.9.2")
+    error = ("RuntimeError: jaxlib version 0.9.2 is installed but jax 0.10.2 requires "
+             "jaxlib >= 0.10.2.")
+    facts = facts_fixture(
+        pip=pip_facts(site),
+        frameworks={"installed": {"jax": {"version": "0.10.2", "distribution": "jax",
+                                          "jaxlib": "0.9.2", "build": "cpu"}},
+                    "live": {"jax": {"status": "error", "error": error, "stage": "import"}}},
+        nvidia={"present": False, "gpus": [], "errors": []}, platform={"system": "Linux"},
+        env={"variables": {}})
+    pin = run_check("pip.requirements", facts)
+    assert [f.code for f in pin.findings] == ["pip.E202"]
+    assert "`import jax` fails" in pin.findings[0].message
+    assert pin.findings[0].hint.endswith('pip install "jaxlib<=0.10.2,>=0.10.2"')
+    results = [runner.run_check(registry.get(i), facts)
+               for i in ("pip.requirements", "framework.gpu_visible")]
+    assert results[1].findings[0].code == "framework.E028"
+    primary = report.primary_cause(results)
+    assert (primary["check"], primary["code"]) == ("pip.requirements", "pip.E202")
+    assert {"check": "framework.gpu_visible", "code": "framework.E028"} in primary["secondary"]
