@@ -84,6 +84,7 @@ def install_command(facts: dict, torch: dict, names: list[str]) -> str:
     title="torchvision / torchaudio / torchtext match torch",
     tags=("framework", "torch"),
     needs=("frameworks",),
+    uses=("pip", "python", "python_env"),
     codes={
         "framework.E040": "A torch companion (torchvision, torchaudio, torchtext) is a "
                           "different build than torch (+cpu next to +cu130, or another CUDA): "

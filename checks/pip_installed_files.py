@@ -17,6 +17,7 @@ OPENCV = ("opencv-python", "opencv-contrib-python", "opencv-python-headless",
     title="Installed packages have their files",
     tags=("pip", "python"),
     needs=("packages",),
+    uses=("pip", "python", "python_env"),
     codes={
         "pip.E401": "An installed distribution's files are gone (its RECORD lists files "
                     "that do not exist): an interrupted uninstall, or another package's "

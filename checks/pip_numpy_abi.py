@@ -66,6 +66,7 @@ def observed(facts: dict) -> dict[str, list[str]]:
     title="Packages built for the installed NumPy",
     tags=("pip", "numpy"),
     needs=("packages", "frameworks"),
+    uses=("pip", "python", "python_env"),
     codes={
         "pip.E501": "A package compiled for NumPy 1 fails under the installed NumPy 2 (the "
                     "failure was seen: \"compiled using NumPy 1.x\", \"_ARRAY_API not "

@@ -143,7 +143,7 @@ def _failed_imports(facts: Facts) -> dict[str, tuple[str, str]]:
     title="Requirements of installed packages",
     tags=("pip", "python"),
     needs=("pip",),
-    uses=("python", "python_env"),
+    uses=("python", "python_env", "frameworks"),
     codes={
         "pip.E201": "A package an installed distribution requires is not installed.",
         "pip.W201": "An installed distribution requires a version of another package that "
