@@ -199,8 +199,28 @@ def probe_torch(res: dict, torch) -> None:
         res["mps_available"] = bool(mps.is_available())
     except Exception:
         res["mps_built"] = res["mps_available"] = False
+    _torch_collect_env_extras(res, torch)
     res["warnings"] = _warning_texts(caught)
     res["loaded_libraries"] = _loaded_libraries()
+
+
+def _torch_collect_env_extras(res: dict, torch) -> None:
+    """What `python -m torch.utils.collect_env` prints beyond the above: XNNPACK, Intel
+    XPU, and CUDA_MODULE_LOADING as torch leaves it after initialising CUDA (torch sets
+    LAZY when it is unset)."""
+    try:
+        import torch.backends.xnnpack as xnnpack
+
+        res["xnnpack_available"] = bool(xnnpack.enabled)
+    except Exception:
+        res["xnnpack_available"] = None
+    try:
+        xpu = getattr(torch, "xpu", None)
+        res["xpu_available"] = bool(xpu.is_available()) if xpu is not None else False
+    except Exception:
+        res["xpu_available"] = None
+    if res.get("cuda_available"):
+        res["cuda_module_loading"] = os.environ.get("CUDA_MODULE_LOADING", "")
 
 
 def probe_tensorflow(res: dict, tf) -> None:

@@ -11,7 +11,7 @@ from envdoctor.redact import SECRET_NAME, redact_tokens
 
 ALLOWED_PREFIXES = ("CUDA_", "NVIDIA_", "CUDNN_", "NCCL_", "TF_", "XLA_", "JAX_", "TORCH_",
                     "PYTORCH_", "HIP_", "ROCR_", "ROCM_", "CUPY_", "OMP_", "MKL_", "KMP_",
-                    "OPENBLAS_")
+                    "OPENBLAS_", "NVCC_")
 ALLOWED_NAMES = frozenset({
     "PATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "DYLD_LIBRARY_PATH", "LIBRARY_PATH",
     "PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "VIRTUAL_ENV", "CONDA_PREFIX",
@@ -20,6 +20,8 @@ ALLOWED_NAMES = frozenset({
     "WSL_DISTRO_NAME", "SLURM_JOB_ID", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS",
     "KUBERNETES_SERVICE_HOST", "NO_COLOR", "LANG", "LC_ALL", "PYTHONIOENCODING",
     "PYTHONUTF8", "COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE", "OPENCV_IO_ENABLE_OPENEXR",
+    # Build toolchain (checks/build_*.py): which compilers a source build uses.
+    "CC", "CXX", "CUDAHOSTCXX", "CMAKE_CUDA_HOST_COMPILER", "MAX_JOBS",
 })
 
 
