@@ -4,13 +4,13 @@ folder without running conda (``conda list`` takes seconds and is often not on P
 conda writes one ``<name>-<version>-<build>.json`` per installed package into
 ``<prefix>/conda-meta``; name, version and build come from the file name (a package
 name may hold dashes, its version and build never do), so no file is opened. The
-prefix is CONDA_PREFIX, else this interpreter's prefix when it has a conda-meta folder.
+prefix is CONDA_PREFIX, else the examined interpreter's prefix (``--python``) when it
+has a conda-meta folder.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from envdoctor.probes import Probe, ProbeContext
@@ -32,7 +32,15 @@ def parse_meta_name(filename: str) -> dict[str, str] | None:
 def probe_conda(ctx: ProbeContext) -> dict[str, Any]:
     prefix, source = ctx.environ.get("CONDA_PREFIX"), "CONDA_PREFIX"
     if not prefix or not os.path.isdir(os.path.join(prefix, "conda-meta")):
-        prefix, source = sys.prefix, "sys.prefix"
+        from envdoctor.target.interpreter import TargetUnavailable
+
+        try:
+            prefix = ctx.python.snapshot().get("prefix")
+        except TargetUnavailable:
+            prefix = None
+        source = "python prefix"
+        if not isinstance(prefix, str) or not prefix:
+            return {"prefix": None, "source": None, "packages": [], "count": 0}
     meta = os.path.join(prefix, "conda-meta")
     try:
         names = sorted(os.listdir(meta))

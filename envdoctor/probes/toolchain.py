@@ -5,7 +5,7 @@ clang, MSVC's cl on Windows), cmake and ninja, the nvcc on PATH and the host com
 its ``crt/host_config.h`` accepts, the host compiler nvcc would use (``NVCC_CCBIN``, else
 ``CC`` as torch.utils.cpp_extension passes it, else g++), every PATH entry (missing,
 repeated, CUDA bin folders and their versions), CUDA_HOME / CUDA_PATH, and the Python
-headers JIT-compiled extensions need.
+headers JIT-compiled extensions need (of the examined interpreter, ``ctx.python``).
 
 Each tool found on PATH runs once (``--version``) in its own thread, with the probe's
 timeout: they cost one process start each and run side by side. Nothing runs for a tool
@@ -148,10 +148,16 @@ def _cuda_home(env: dict[str, str], nvcc_path: Optional[str]) -> dict[str, Any]:
     return found
 
 
-def _python_headers() -> dict[str, Any]:
-    import sysconfig
+def _python_headers(ctx: ProbeContext) -> dict[str, Any]:
+    """The examined interpreter's include folder (--python / --kernel aware)."""
+    from envdoctor.target.interpreter import TargetUnavailable
 
-    include = sysconfig.get_path("include")
+    try:
+        include = ctx.python.snapshot().get("include_dir")
+    except TargetUnavailable:
+        include = None
+    if not isinstance(include, str) or not include:
+        return {"include_dir": None, "python_h": None}
     return {"include_dir": include,
             "python_h": bool(include) and os.path.isfile(os.path.join(include, "Python.h"))}
 
@@ -203,7 +209,7 @@ def probe_toolchain(ctx: ProbeContext) -> dict[str, Any]:
     roots = [r for r in (_toolkit_root(nvcc_path) if nvcc_path else None,
                          env.get("CUDA_HOME"), env.get("CUDA_PATH"), "/usr/local/cuda") if r]
     limits = _host_config(roots) if nvcc_path else None
-    headers = _python_headers()
+    headers = _python_headers(ctx)
     for thread in threads:
         thread.join(timeout + 1.0)
 

@@ -199,6 +199,15 @@ def _user_site():
         return {"error": _error(exc)}
 
 
+def _include_dir():
+    try:
+        import sysconfig
+
+        return _text(sysconfig.get_paths().get("include"))
+    except Exception:  # a broken _sysconfigdata
+        return None
+
+
 def collect(startup_entry=None):
     """Every fact envdoctor reads from the target, as JSON-ready data.
 
@@ -226,6 +235,8 @@ def collect(startup_entry=None):
         # PEP 668: the marker sits in the standard library folder, next to os.py.
         "externally_managed": os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED")),
         "conda_meta": os.path.isdir(os.path.join(prefix, "conda-meta")),
+        # The C headers extensions compile against (Python.h): checks/build_jit_extensions.
+        "include_dir": _include_dir(),
         "sys_path": visible_path(startup_entry),
         "user_site": _user_site(),
         "pip_module": _find_module("pip"),
