@@ -130,6 +130,10 @@ def check(
     kernel: Annotated[Optional[str], typer.Option(
         "--kernel", metavar="NAME", help="Examine the Python of this Jupyter kernel.")
     ] = None,
+    data: Annotated[Optional[str], typer.Option(
+        "--data", metavar="PATH",
+        help="The folder your training data lives in: storage.data judges its disk "
+             "(default: $ENVDOCTOR_DATA).")] = None,
 ) -> None:
     """Diagnose this machine (or a saved report) and print the verdict.
 
@@ -144,7 +148,7 @@ def check(
                           timeout=doctor.DEFAULT_TIMEOUT_S if timeout is None else timeout,
                           timeout_explicit=timeout is not None, fail_on=fail_on.value,
                           redact=not no_redact, no_frameworks=no_frameworks,
-                          python=python, kernel=kernel)
+                          python=python, kernel=kernel, data=data)
     unknown = doctor.unknown_selectors(opts)
     if unknown:
         raise error(f"no check, area or tag named {', '.join(map(repr, unknown))}; "

@@ -29,6 +29,7 @@ class Options:
     fail_on: str = "fail"
     redact: bool = True
     no_frameworks: bool = False
+    data: Optional[str] = None                     # --data: the folder storage.data judges
     from_report: Optional[dict[str, Any]] = None   # a loaded report for --from
     from_file: Optional[str] = None
     python: Optional[str] = None    # --python: an interpreter or environment folder
@@ -52,7 +53,7 @@ def unknown_selectors(opts: Options) -> list[str]:
 
 def _context(opts: Options, python: PythonTarget) -> ProbeContext:
     return ProbeContext(timeout=opts.timeout, sysroot=os.environ.get("ENVDOCTOR_SYSROOT", ""),
-                        options={"no_frameworks": opts.no_frameworks},
+                        options={"no_frameworks": opts.no_frameworks, "data": opts.data},
                         timeout_explicit=opts.timeout_explicit, python=python)
 
 
