@@ -74,14 +74,22 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
     assert "\x1b[" not in text.render(report, stream=Tty())
 
 
-def test_markdown_is_paste_ready_with_the_full_json_folded():
+def test_markdown_is_paste_ready_with_the_facts_folded(tmp_path):
     proc = run_envdoctor("check", "--format", "markdown")
     md = proc.stdout
     assert md.startswith("### envdoctor")
     assert "| Python |" in md
-    assert "<details><summary>Full JSON report</summary>" in md
+    assert "<details><summary>Facts (compact JSON" in md
     block = md.split("```json\n", 1)[1].split("\n```", 1)[0]
-    validate_report(json.loads(block))
+    assert json.loads(block)["facts"]["schema_version"] == 1
+    # The Markdown is a report envdoctor reads back: the same checks reach the same verdicts.
+    (tmp_path / "issue.md").write_text(md, encoding="utf-8")
+    again = run_envdoctor("check", "--from", str(tmp_path / "issue.md"), "--json")
+    report = json.loads(again.stdout)
+    validate_report(report)
+    live = json.loads(run_envdoctor("check", "--json").stdout)
+    assert {c["id"]: c["status"] for c in report["checks"]} == \
+        {c["id"]: c["status"] for c in live["checks"]}
 
 
 def test_unknown_only_selector_is_a_usage_error():

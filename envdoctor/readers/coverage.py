@@ -65,7 +65,7 @@ def missing(check_id: str, paste: Paste) -> Optional[str]:
         return None
     rule = RULES.get(check_id)
     if rule is None:
-        return f"{NOT_PASTED} (this check needs facts only `envdoctor check` gathers)"
+        return f"{NOT_PASTED} (only `envdoctor check` on the machine gathers its facts)"
     ok = (all(_has(paste, p) for p in rule.needs)
           and (not rule.any_of or any(_has(paste, p) for p in rule.any_of))
           and (not rule.also_any or any(_has(paste, p) for p in rule.also_any)))

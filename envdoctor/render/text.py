@@ -84,7 +84,8 @@ def render(report: dict[str, Any], *, verbose: bool = False,
     if read:
         lines.extend(wrap(terminal(f"read: {read}"), wrap_width, "  ", "        "))
     for label, value in environment_rows(report):
-        lines.append(terminal(f"  {label + ':':<15}{value}"))
+        lines.extend(wrap(terminal(f"{label + ':':<15}{clip(value, verbose)}"), wrap_width,
+                          "  ", " " * 17))
     lines.append("")
 
     checks = report.get("checks") or []
@@ -92,22 +93,35 @@ def render(report: dict[str, Any], *, verbose: bool = False,
     for check in checks:
         status = check["status"]
         mark = marks.get(status, marks["error"])
-        head = f"{paint(status, mark) if status in COLOURS else mark} " + terminal(
-            f"{terminal(check['id']):<{width}}{check['summary']}")
+        head = terminal(f"{terminal(check['id']):<{width}}{clip(check['summary'], verbose)}")
         if verbose:
             head += f"  ({check.get('duration_ms', 0):.1f} ms)"
-        lines.append(head)
-        for finding in check.get("findings") or []:
+        # The summary wraps under itself; the mark is painted after wrapping (its colour
+        # codes would count as width).
+        indent = " " * (len(mark) + 1)
+        wrapped = wrap(head, wrap_width - len(indent), "", " " * width)
+        lines.append(f"{paint(status, mark) if status in COLOURS else mark} {wrapped[0]}")
+        lines.extend(indent + line for line in wrapped[1:])
+        findings = check.get("findings") or []
+        shown = findings if verbose else findings[:MAX_FINDINGS]
+        for finding in shown:
             mark = LEVEL_MARKS.get(finding["level"], ("•", "*"))[0 if uni else 1]
-            text = finding_text(check, finding)
+            text = clip(finding_text(check, finding), verbose)
             lines.extend(wrap(terminal(f"{mark} {finding['code']}"
                                        + (f": {text}" if text else "")),
                               wrap_width, "    ", "      "))
             if finding.get("hint"):
                 # Hints are not wrapped: a command broken over two lines would run half of
                 # itself when pasted into a shell. The terminal folds long lines instead.
-                for n, hint_line in enumerate(terminal_lines(finding["hint"]) or [""]):
+                hint = terminal_lines(finding["hint"]) or [""]
+                if not verbose and len(hint) > MAX_HINT_LINES:
+                    hint = hint[:MAX_HINT_LINES] + [f"... {len(hint) - MAX_HINT_LINES} more "
+                                                    "line(s): envdoctor check -v"]
+                for n, hint_line in enumerate(hint):
                     lines.append((f"      {arrow} " if n == 0 else "        ") + hint_line)
+        if len(shown) < len(findings):
+            lines.append(f"    ... {len(findings) - len(shown)} more finding(s): "
+                         f"envdoctor check -v --only {terminal(check['id'])}")
         if status == "error" and check.get("error") and verbose:
             lines.extend(f"      {line}" for line in terminal_lines(check["error"]))
         if verbose and check.get("details"):
@@ -127,6 +141,21 @@ def render(report: dict[str, Any], *, verbose: bool = False,
     lines.append("")
     lines.extend(terminal_lines(summary_line(report)))
     return "\n".join(lines) + "\n"
+
+
+# Without -v a terminal gets at most this much of one check: long lists and values are
+# cut with a pointer to -v (a pasted report can hold anything).
+MAX_FINDINGS = 8
+MAX_HINT_LINES = 12
+MAX_VALUE = 600
+
+
+def clip(value: Any, verbose: bool = False) -> str:
+    """``value`` as text, cut to ``MAX_VALUE`` characters unless ``verbose``."""
+    text = value if isinstance(value, str) else str(value)
+    if verbose or len(text) <= MAX_VALUE:
+        return text
+    return text[:MAX_VALUE] + f"... ({len(text) - MAX_VALUE} more characters: -v)"
 
 
 def formats_line(source: dict[str, Any]) -> str:
