@@ -57,6 +57,7 @@ def assemble(dumps: list[Dump], lines: int = 0) -> Paste:
     # what they judge; a paste that does not give them leaves them empty (unknown).
     facts.setdefault("platform", {})
     facts.setdefault("env", {"variables": {}})
+    facts.setdefault("cuda", {})
     for name, value in facts.items():
         if isinstance(value, dict) and name not in ("probes",):
             facts["probes"][name] = {"status": "ok"}

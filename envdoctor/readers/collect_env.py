@@ -35,6 +35,7 @@ KEYS = {
 MULTILINE = {"gpus", "cudnn", "cpu", "libs"}
 _KEY = re.compile(r"^\s*([A-Za-z][A-Za-z _]*?[A-Za-z])\s*:\s*(.*?)\s*$")
 _LIB = re.compile(r"^\s*\[(pip3?|conda)\]\s+(.*?)\s*$")
+_TORCH_VERSION = re.compile(r"^\d+(\.\d+)*(\.?(a|b|rc|dev|post)\d+)*(\+[A-Za-z0-9.]+)?")
 _PREAMBLE = re.compile(r"^\s*Collecting\W*environment information\.*\s*", re.IGNORECASE)
 _FENCE = re.compile(r"^\s*(```|~~~|</?details|</?summary)")
 _GPU = re.compile(r"^\s*GPU\s+(\d+)\s*:\s*(.+?)\s*$")
@@ -107,15 +108,19 @@ def _read(lines: list[str], start: int) -> tuple[Optional[Dump], int]:
         i += 1
     if len(values) < 3 and not ("torch" in values and len(values) == 2):
         return None, start + 1
-    dump = Dump(FORMAT, TITLE, start + 1, end + 1)
+    first = start - 1 if start > 0 and _PREAMBLE.match(lines[start - 1]) and \
+        not _PREAMBLE.sub("", lines[start - 1]).strip() else start
+    dump = Dump(FORMAT, TITLE, first + 1, end + 1)
     _facts(dump, values, blocks)
     return dump, end + 1
 
 
 def _facts(dump: Dump, values: dict[str, str], blocks: dict[str, list[str]]) -> None:
     torch_version = clean(values.get("torch"))
-    if torch_version and " " in torch_version and version_in(torch_version.split()[0]):
-        torch_version = torch_version.split()[0]   # "1.8.0 (torchvision: 0.9.0)"
+    if torch_version:
+        # "1.8.0 (torchvision: 0.9.0)" -> "1.8.0"; a hand-edited tail is not a version.
+        match = _TORCH_VERSION.match(torch_version)
+        torch_version = match.group(0) if match else torch_version
     cuda_build = values.get("torch_cuda")
     rocm_build = values.get("torch_rocm")
     if torch_version:

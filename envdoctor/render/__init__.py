@@ -47,8 +47,9 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         libc = as_dict(plat.get("libc"))
         if libc.get("name"):
             extra.append(f"{libc['name']} {libc.get('version') or ''}".strip())
-        rows.append(("OS", f"{os_name} ({plat.get('machine')}"
-                     + (", " + ", ".join(extra) if extra else "") + ")"))
+        inside = [str(plat["machine"])] if plat.get("machine") else []
+        inside += extra
+        rows.append(("OS", f"{os_name}" + (f" ({', '.join(inside)})" if inside else "")))
     py = as_dict(facts.get("python"))
     if py:
         parts = [py.get("version"), f"{py['bits']}-bit" if py.get("bits") else None,
