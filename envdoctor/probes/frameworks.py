@@ -49,7 +49,9 @@ _STDERR_KEYS = re.compile(
     r"Segmentation fault|Fatal Python error|version mismatch|insufficient|"
     # NumPy 2 meeting a module compiled for NumPy 1 (pip.numpy_abi reads these)
     r"compiled using NumPy 1\.x|_ARRAY_API not found|multiarray failed to import|"
-    r"Numpy is not available)", re.I)
+    r"Numpy is not available|"
+    # an extension compiled for another torch (framework.extensions reads these)
+    r"xFormers was built for|undefined symbol: _Z)", re.I)
 
 _SIGNAL_MEANING = {
     "SIGILL": "this CPU lacks instructions the framework's binary uses (AVX/AVX2?); "
