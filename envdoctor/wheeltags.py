@@ -492,6 +492,7 @@ class Verdict:
     suggested_filename: Optional[str]
     suggestion_note: str
     target: Target
+    lookup: str = ""                 # how to confirm the suggested file exists
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -503,7 +504,8 @@ class Verdict:
             "matching_tag": self.matching_tag,
             "reasons": [r.to_dict() for r in self.reasons],
             "suggestion": {"tag": self.suggestion, "filename": self.suggested_filename,
-                           "note": self.suggestion_note} if self.suggestion else None,
+                           "note": self.suggestion_note, "filename_is_guess": True,
+                           "check": self.lookup} if self.suggestion else None,
             "target": {"description": self.target.describe(),
                        "interpreter": self.target.interpreter,
                        "abis": self.target.version_abis(), "system": self.target.system,
@@ -546,8 +548,11 @@ def explain(filename: str, target: Target,
     reasons, fits = _reasons(wheel_tags, target, supported)
     tag, note = _suggest(wheel_tags, target, supported, fits)
     suggested = f"{name}-{version}-{tag}.whl" if tag else None
+    other_python = any(r.code in ("python-version", "python-too-old", "implementation")
+                       for r in reasons)
+    lookup = lookup_note(name, version, other_python) if tag else ""
     return Verdict(base, name, version, wheel_tags, False, None, reasons, tag, suggested,
-                   note, target)
+                   note, target, lookup)
 
 
 def explain_tags(wheel_tags: list[str], target: Target,
@@ -680,8 +685,8 @@ def _python_reasons(triples: list[tuple[str, str, str]], target: Target) -> list
             f"Python tag {interp}: built for Python {_version_text(version)} only; this is "
             f"{here}. A {interp} wheel with compiled code installs only on Python "
             f"{_version_text(version)}",
-            f"look for the {target.interpreter} wheel of this release, or use Python "
-            f"{_version_text(version)}"))
+            f"look for a {target.interpreter} wheel (this release has one only if it "
+            f"supports {here.split(' (')[0]}), or use Python {_version_text(version)}"))
     return reasons
 
 
@@ -974,8 +979,14 @@ def _suggest(wheel_tags: list[str], target: Target, supported: list[str],
     pure = all(a == "none" and p == "any" for _, a, p in triples)
     if pure:
         return f"py{target.python_version[0]}-none-any", ""
+    stable = any(a == "abi3" for _, a, _ in triples) and \
+        any(a == "abi3" for _, a in sup_pairs) and target.interpreter.startswith("cp")
     if fits["interpreter"]:
         pair = next((i, a) for i, a, _ in triples if (i, a) in set(sup_pairs))
+    elif stable:
+        # A stable-ABI (abi3) release is built once for its oldest Python: keep that
+        # form (cryptography-...-cp311-abi3 on 3.9 -> a cp39-abi3 or older file).
+        pair = (target.interpreter, "abi3")
     else:
         abis = target.version_abis()
         if abis:
@@ -983,15 +994,31 @@ def _suggest(wheel_tags: list[str], target: Target, supported: list[str],
         else:
             pair = next(((i, a) for i, a in sup_pairs if a != "none"), (target.interpreter,
                                                                         "none"))
+    abi3_note = (f"any cpXY-abi3 wheel with XY at most {target.interpreter[2:]} fits"
+                 if pair[1] == "abi3" and not fits["interpreter"] else "")
     if any(p == "any" for _, _, p in triples):
-        return f"{pair[0]}-{pair[1]}-any", ""
+        return f"{pair[0]}-{pair[1]}-any", abi3_note
     if fits["platform"]:
         plat = next(p for _, _, p in triples if p in {x for _, _, x in sup})
-        return f"{pair[0]}-{pair[1]}-{plat}", ""
+        return f"{pair[0]}-{pair[1]}-{plat}", abi3_note
     plat, note = _preferred_platform(target, [p for _, _, p in triples])
     if not plat:
         return None, ""
-    return f"{pair[0]}-{pair[1]}-{plat}", note
+    return f"{pair[0]}-{pair[1]}-{plat}", "; ".join(n for n in (abi3_note, note) if n)
+
+
+def lookup_note(verdict_name: str, version: str, other_python: bool) -> str:
+    """What the user must check before trusting a suggested file name: it is built from
+    tags, never looked up, and a release has a wheel for a Python only if its
+    Requires-Python allows that Python (numpy 2.5.5 has no cp311 file if it requires
+    Python >= 3.12)."""
+    look = (f"pip download {verdict_name}=={version} --no-deps --only-binary=:all: -d . "
+            f"(or https://pypi.org/project/{verdict_name}/{version}/#files)")
+    if other_python:
+        return ("the name is built from the tags, not looked up: the release has it only "
+                f"if its Requires-Python allows this Python; check with {look}, else use "
+                "an older release that supports this Python")
+    return f"the name is built from the tags, not looked up; check with {look}"
 
 
 def _preferred_platform(target: Target, wheel_platforms: Iterable[str] = ()

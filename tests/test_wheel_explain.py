@@ -87,7 +87,7 @@ CASES = [
     ("x-1.0-cp312-cp312d-manylinux_2_17_x86_64.whl", DEBIAN12, ["debug-build"],
      "cp312-cp312-manylinux_2_17_x86_64", ["debug"]),
     ("x-1.0-cp312-abi3-manylinux_2_17_x86_64.whl", Target((3, 10), libc_version=(2, 36)),
-     ["python-too-old"], "cp310-cp310-manylinux_2_17_x86_64", ["3.12 or newer"]),
+     ["python-too-old"], "cp310-abi3-manylinux_2_17_x86_64", ["3.12 or newer"]),
     ("x-1.0-pp310-pypy310_pp73-manylinux_2_17_x86_64.whl", DEBIAN12, ["implementation"],
      "cp312-cp312-manylinux_2_17_x86_64", ["PyPy"]),
     ("x-1.0-cp310-cp310-manylinux_2_17_x86_64.whl", PYPY, ["implementation"], None,
@@ -246,3 +246,23 @@ def test_garbage_interpreter_facts_still_explain(data):
     verdict = explain("numpy-1.26.4-cp311-cp311-win_amd64.whl", target)
     assert verdict.compatible or verdict.reasons
     assert target.describe()
+
+
+def test_an_abi3_release_keeps_its_abi3_form_for_an_older_python():
+    # cryptography-50.0.2-cp311-abi3 on Python 3.9: the real files are cpXY-abi3, never
+    # cp39-cp39.
+    target = Target((3, 9), libc_version=(2, 36))
+    verdict = explain("cryptography-50.0.2-cp311-abi3-manylinux_2_34_x86_64.whl", target)
+    assert verdict.suggestion.startswith("cp39-abi3-")
+    assert "cpXY-abi3 wheel with XY at most 39" in verdict.suggestion_note
+
+
+def test_a_suggested_name_for_another_python_is_never_presented_as_a_fact():
+    # numpy 2.5.5 built for 3.12 on Python 3.11: a cp311 file exists only if the release's
+    # Requires-Python allows 3.11, which a file name cannot tell.
+    target = Target((3, 11), libc_version=(2, 36))
+    verdict = explain("numpy-2.5.5-cp312-cp312-manylinux_2_27_x86_64.whl", target)
+    data = verdict.to_dict()["suggestion"]
+    assert data["filename_is_guess"] is True
+    assert "Requires-Python" in data["check"]
+    assert "pip download numpy==2.5.5 --no-deps --only-binary=:all:" in data["check"]

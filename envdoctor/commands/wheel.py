@@ -46,10 +46,12 @@ def render_text(verdict: Any) -> str:
         if reason.hint:
             lines.append(f"      -> {reason.hint}")
     if verdict.suggestion:
-        lines.append(f"  look for a {verdict.suggestion} wheel, e.g. "
-                     f"{verdict.suggested_filename}")
+        lines.append(f"  look for a {verdict.suggestion} wheel; if the release has one, it is "
+                     f"named like {verdict.suggested_filename}")
         if verdict.suggestion_note:
             lines.append(f"    ({verdict.suggestion_note})")
+        if verdict.lookup:
+            lines.append(f"    ({verdict.lookup})")
     return _terminal_text(lines)
 
 
