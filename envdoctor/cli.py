@@ -313,7 +313,29 @@ def default_to_check(args: list[str]) -> list[str]:
     return args
 
 
+def handle_termination() -> None:
+    """SIGTERM (``timeout``, Slurm's time limit, Kubernetes) and SIGHUP (a closed terminal)
+    take the Ctrl-C path: a KeyboardInterrupt, so a fix restores what it removed and the
+    exit handler kills every child still running (a hung nvidia-smi, a hanging framework
+    import), instead of dying with them left behind."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            if signal.getsignal(sig) is signal.SIG_DFL:  # not ignored by nohup
+                signal.signal(sig, interrupt)
+        except (OSError, ValueError):  # not the main thread
+            pass
+
+
 def main() -> None:
+    handle_termination()
     app(args=default_to_check(sys.argv[1:]), prog_name="envdoctor")
 
 

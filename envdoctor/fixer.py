@@ -28,6 +28,9 @@ from typing import Any, Callable, Optional, TextIO
 ENTRY_POINT_GROUP = "envdoctor.fixes"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_APPLICABLE, EXIT_DECLINED = 0, 1, 2, 4, 5
+# A dry run that found something to repair (scripts tell it from "nothing to repair", 0).
+EXIT_DRY_RUN_PLAN = 6
+EXIT_INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP during a step (after restoring)
 
 
 @dataclass
@@ -46,7 +49,9 @@ class Step:
     def command_line(self) -> str:
         if not self.argv:
             return ""
-        return " ".join(_quote(a) for a in self.argv)
+        from envdoctor.hints import shell_join
+
+        return shell_join(self.argv)
 
 
 @dataclass
@@ -54,6 +59,12 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # What puts things back when a step fails or the run is interrupted after a
+    # destructive step began (e.g. install the wheel downloaded before anything was
+    # removed). Run by the engine, shown by --dry-run.
+    restore: list[Step] = field(default_factory=list)
+    # The exact commands a person runs when the restore steps cannot (shown then).
+    restore_by_hand: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -63,6 +74,9 @@ class PlanEnv:
     python: str = sys.executable
     admin: bool = False
     system: str = ""
+    # A private folder for this run (mkdtemp, 0700) where steps may download what they
+    # install later, so that nothing is removed before its replacement is on disk.
+    workdir: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,12 +171,6 @@ def is_admin() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _quote(arg: str) -> str:
-    if arg and all(c.isalnum() or c in "-_./=:+~@%," for c in arg):
-        return arg
-    return '"' + arg.replace('"', '\\"') + '"'
-
-
 # -- running a step ---------------------------------------------------------------------
 
 @dataclass
@@ -208,6 +216,12 @@ def run_step(argv: list[str], timeout: float, out: TextIO) -> StepResult:
     reader.start()
     try:
         rc = child.wait(timeout=timeout)
+    except KeyboardInterrupt:
+        # Ctrl-C, SIGTERM or SIGHUP (envdoctor.signals): stop the step, let pip run its
+        # own rollback (SIGINT first), then let the caller restore.
+        _stop(child)
+        reader.join(2)
+        raise
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()
@@ -217,6 +231,65 @@ def run_step(argv: list[str], timeout: float, out: TextIO) -> StepResult:
         return StepResult(None, list(tail), error=f"timed out after {seconds(timeout)} s (killed)")
     reader.join(5)
     return StepResult(rc, list(tail))
+
+
+def _stop(child: Any) -> None:
+    """SIGINT (pip rolls back a half-done uninstall on it), then SIGTERM, then kill."""
+    import signal
+    import subprocess
+
+    for sig, wait_s in ((getattr(signal, "SIGINT", None), 10.0),
+                        (getattr(signal, "SIGTERM", None), 5.0), (None, 5.0)):
+        if child.poll() is not None:
+            return
+        try:
+            child.kill() if sig is None else child.send_signal(sig)
+        except OSError:
+            return
+        try:
+            child.wait(timeout=wait_s)
+            return
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            continue
+
+
+def restore(plan: Plan, admin: bool, out: TextIO, say: Callable[[str], None]) -> bool:
+    """Run the plan's restore steps (a second Ctrl-C is ignored meanwhile); True when
+    they all worked. Otherwise the commands to run by hand are printed."""
+    import signal
+
+    ok = bool(plan.restore)
+    old = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                old[sig] = signal.signal(sig, signal.SIG_IGN)
+            except (OSError, ValueError):
+                pass
+    try:
+        for step in plan.restore:
+            if not _runnable(step, admin):
+                ok = False
+                break
+            say(f"[restore] {step.title}")
+            say(f"    $ {step.command_line()}")
+            if not run_step(step.argv or [], step.timeout, out).ok:
+                ok = False
+                break
+    finally:
+        for sig, handler in old.items():
+            try:
+                signal.signal(sig, handler)
+            except (OSError, ValueError):
+                pass
+    if ok:
+        say("Restored: what was removed is installed again.")
+    elif plan.restore_by_hand:
+        say("Could not restore automatically. To restore by hand, run:")
+        for command in plan.restore_by_hand:
+            say(f"    {command}")
+    return ok
 
 
 # -- the whole flow ---------------------------------------------------------------------
@@ -259,6 +332,10 @@ def describe_plan(plan: Plan, admin: bool) -> list[str]:
             lines.append(f"       why: {step.why}")
     for note in plan.notes:
         lines.append(f"  note: {note}")
+    if plan.restore:
+        lines.append("  if a step fails or is interrupted after something was removed, "
+                     "envdoctor restores it:")
+        lines += [f"       $ {step.command_line()}" for step in plan.restore]
     return lines
 
 
@@ -329,8 +406,27 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
                     say(f"    {finding['code']} is not something {fix.name} repairs; "
                         f"next step: {finding['hint']}")
         return EXIT_OK
-    env = PlanEnv(python=sys.executable, admin=admin, system=system)
-    plan = fix.plan(report, env)
+    import shutil
+    import tempfile
+
+    # A private folder (0700, a fresh name: safe as root) for what the steps download.
+    workdir = tempfile.mkdtemp(prefix=f"envdoctor-{fix.name}-")
+    env = PlanEnv(python=sys.executable, admin=admin, system=system, workdir=workdir)
+    kept: list[bool] = []
+    try:
+        return _plan_and_run(fix, fix.plan(report, env), found, admin=admin,
+                             dry_run=dry_run, yes=yes, interactive=bool(interactive),
+                             stdin=stdin, out=out, say=say, kept=kept)
+    finally:
+        if not kept:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _plan_and_run(fix: Fix, plan: Plan, found: list[dict[str, Any]], *, admin: bool,
+                  dry_run: bool, yes: bool, interactive: bool, stdin: TextIO, out: TextIO,
+                  say: Callable[[str], None], kept: list[bool]) -> int:
+    """Show ``plan``, confirm, run it (restoring on failure), re-check. ``kept`` gets an
+    item when the work folder must outlive the run (a restore by hand needs it)."""
     say(f"{fix.name}: {fix.title}")
     say("Problems found:")
     for finding in found:
@@ -349,8 +445,9 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
     for line in describe_plan(plan, admin):
         say(line)
     if dry_run:
-        say("Dry run: nothing was changed.")
-        return EXIT_OK
+        say(f"Dry run: nothing was changed (exit code {EXIT_DRY_RUN_PLAN}: there is something "
+            "to repair).")
+        return EXIT_DRY_RUN_PLAN
     runnable = [s for s in plan.steps if _runnable(s, admin)]
     if not runnable:
         say("Every step needs rights or actions envdoctor will not take for you; run the "
@@ -372,6 +469,7 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
             say("Declined: nothing was changed.")
             return EXIT_DECLINED
     skipped: list[int] = []
+    removing = False  # a destructive step has begun: a failure from here on restores
     for number, step in enumerate(plan.steps, 1):
         if not _runnable(step, admin):
             skipped.append(number)
@@ -379,7 +477,16 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
             continue
         say(f"[{number}/{len(plan.steps)}] {step.title}")
         say(f"    $ {step.command_line()}")
-        result = run_step(step.argv or [], step.timeout, out)
+        removing = removing or step.destructive
+        try:
+            result = run_step(step.argv or [], step.timeout, out)
+        except KeyboardInterrupt:
+            say(f"Interrupted during step {number}; later steps were not run.")
+            if removing and not restore(plan, admin, out, say):
+                kept.append(True)
+            elif not removing:
+                say("Nothing had been removed yet.")
+            return EXIT_INTERRUPTED
         if not result.ok:
             reason = result.error or f"exit status {result.returncode}"
             say(f"Step {number} failed ({reason}); stopped here, later steps were not run.")
@@ -387,6 +494,10 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
                 say("Its last output:")
                 for line in result.output_tail[-15:]:
                     say(f"    {line}")
+            if removing and not restore(plan, admin, out, say):
+                kept.append(True)
+            elif not removing and any(s.destructive for s in plan.steps[number:]):
+                say("Nothing had been removed yet.")
             return EXIT_FAILED
     say("Checking again...")
     after = _diagnose(fix)

@@ -44,6 +44,9 @@ PATH_WORDS = frozenset({
     "pkgs", "models", "datasets", "jobs", "logs", "test", "tests", "docs",
 })
 
+_QUOTED_HOME = re.compile(r"""(['"])~/""")
+_QUOTED_HOME_WIN = re.compile(r'"~\\')
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -134,6 +137,12 @@ class Redactor:
         value = valid_text(redact_tokens(value))
         for pattern, replacement in self._rules:
             value = pattern.sub(replacement, value)
+        if "~" in value and ("'~" in value or '"~' in value):
+            # A hint quoted a path in the home folder ('/home/alice/my env/python'): a
+            # quoted ~ would not expand, so it moves out of the quotes (POSIX), or
+            # becomes $HOME inside PowerShell's double quotes.
+            value = _QUOTED_HOME_WIN.sub(r'"$HOME\\', value)
+            value = _QUOTED_HOME.sub(r"~/\1", value)
         return value
 
     def apply(self, obj: Any) -> Any:

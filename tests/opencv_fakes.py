@@ -94,8 +94,12 @@ def add_numpy(site: Path, version: str) -> None:
 
 FAKE_PIP = textwrap.dedent('''\
     """Fake pip: records argv as JSON lines in $FAKE_PIP_LOG; installs/uninstalls fake
-    OpenCV/NumPy dist-infos in its own site dir; $FAKE_PIP_FAIL=install|uninstall fails."""
-    import json, os, shutil, sys
+    OpenCV/NumPy dist-infos in its own site dir; $FAKE_PIP_FAIL=install|uninstall|download
+    fails (download: as real pip does with the index unreachable); $FAKE_PIP_HANG=CMD
+    sleeps in that command after printing "working" (an interrupt lands mid-step).
+    `download --dest D` writes a wheel file into D; `install --no-index --find-links D`
+    needs it there."""
+    import json, os, re, shutil, sys, time
     sys.path.insert(0, os.environ["FAKE_TESTS_DIR"])
     from pathlib import Path
     import opencv_fakes as fakes
@@ -104,10 +108,40 @@ FAKE_PIP = textwrap.dedent('''\
     args = sys.argv[1:]
     with open(os.environ["FAKE_PIP_LOG"], "a", encoding="utf-8") as fh:
         fh.write(json.dumps(args) + "\\n")
+    hung = Path(os.environ["FAKE_PIP_LOG"] + ".hung")
+    if args and os.environ.get("FAKE_PIP_HANG") == args[0] and not hung.exists():
+        hung.write_text("once")  # only the first time: a restore after it must work
+        print("working", flush=True)
+        time.sleep(60)
+    if args and os.environ.get("FAKE_PIP_FAIL") == args[0] == "download":
+        # pip 24's words with the index unreachable (PIP_INDEX_URL=http://127.0.0.1:9/)
+        print("WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, "
+              "status=None)) after connection broken by 'NewConnectionError(...: Failed to "
+              "establish a new connection: [Errno 111] Connection refused')'")
+        print("ERROR: Could not find a version that satisfies the requirement "
+              + args[-1] + " (from versions: none)")
+        sys.exit(1)
     if args and os.environ.get("FAKE_PIP_FAIL") == args[0]:
         print("ERROR: Could not install packages due to an OSError: [Errno 28] "
               "No space left on device")
         sys.exit(1)
+    def option(name):
+        return args[args.index(name) + 1] if name in args else None
+    if args[:1] == ["download"]:
+        spec = args[-1]
+        name = re.match(r"[A-Za-z0-9_.-]+", spec).group(0)
+        pinned = re.search(r"(==|>=) *([0-9][0-9A-Za-z.]*)", spec)
+        version = "4.10.0.84" if pinned and pinned.group(1) == ">=" else pinned.group(2)
+        wheel = name.replace("-", "_") + "-" + version + "-cp37-abi3-manylinux_2_17_x86_64.whl"
+        Path(option("--dest"), wheel).write_bytes(b"PK fake wheel")
+        print("Saved", wheel)
+        sys.exit(0)
+    if args[:1] == ["install"] and "--no-index" in args:
+        name = re.match(r"[A-Za-z0-9_.-]+", args[-1]).group(0).replace("-", "_")
+        if not list(Path(option("--find-links")).glob(name + "-*.whl")):
+            print("ERROR: Could not find a version that satisfies the requirement "
+                  + args[-1] + " (from versions: none)")
+            sys.exit(1)
     if args[:1] == ["uninstall"]:
         for name in [a for a in args[1:] if not a.startswith("-")]:
             for folder in site.glob(fakes.dist_folder(name, "*")):
@@ -116,7 +150,6 @@ FAKE_PIP = textwrap.dedent('''\
         if not any(site.glob("opencv*.dist-info")):
             shutil.rmtree(site / "cv2", ignore_errors=True)
     elif args[:1] == ["install"]:
-        import re
         spec = args[-1]
         name = re.match(r"[A-Za-z0-9_.-]+", spec).group(0)
         # The version a real resolver could pick: the pinned or lowest allowed one.

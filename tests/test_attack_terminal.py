@@ -9,6 +9,8 @@ never obeyed. Each test drives the real CLI in a child process.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 from conftest import run_envdoctor
@@ -100,3 +102,26 @@ def test_error_messages_escape_the_file_name(tmp_path):
     assert run.returncode == 2
     assert "\\x1b[2J" in run.stderr
     _assert_inert(run.stderr, "check --from error")
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="needs sh")
+def test_hints_with_a_hostile_interpreter_path_are_safe_to_paste(tmp_path):
+    import fleet_reports
+
+    exe = "/opt/x $(touch PWNED)/it's `touch PWNED2`/bin/python"
+    facts = fleet_reports.facts(avx=False, packages=fleet_reports.AVX_PACKAGES)
+    facts["python"]["executable"] = exe
+    path = write(tmp_path, "r.json", fleet_reports.report(facts, only=()))
+    run = run_envdoctor("check", "--from", str(path))
+    commands = [line.split(": ", 1)[-1] for line in run.stdout.splitlines()
+                if "-m pip" in line and "PWNED" in line]
+    assert commands, run.stdout
+    for command in commands:
+        # Paste it into a real shell, with printf in place of nothing else: the path must
+        # arrive as one argument, unchanged, and nothing in it may run.
+        start = command.index(" -m pip")
+        shown = command[:start]
+        got = subprocess.run(["sh", "-c", f"printf '%s\\n' {shown}"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=30)
+        assert got.stdout == exe + "\n", (command, got.stdout, got.stderr)
+    assert not list(tmp_path.glob("PWNED*"))

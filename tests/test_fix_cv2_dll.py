@@ -23,11 +23,13 @@ from envdoctor.probes.opencv import classify_import
 
 SCRIPTS = Path(cv2_dll.__file__).parent
 PY = "/opt/py/bin/python3"
-LINUX_KEYS = {"pip-uninstall-variants", "pip-install-variant", "pip-upgrade-opencv",
+LINUX_KEYS = {"pip-download-variant", "pip-uninstall-variants", "pip-install-downloaded",
+              "pip-upgrade-opencv",
               "pip-force-reinstall-variant",
               "pip-install-numpy", "apt-update", "apt-install", "dnf-install", "yum-install",
               "zypper-install", "apk-add"}
-WINDOWS_KEYS = {"pip-uninstall-variants", "pip-install-variant", "pip-upgrade-opencv",
+WINDOWS_KEYS = {"pip-download-variant", "pip-uninstall-variants", "pip-install-downloaded",
+                "pip-upgrade-opencv",
                 "pip-force-reinstall-variant",
                 "pip-install-numpy", "winget-vcredist", "dism-media-pack"}
 
@@ -54,10 +56,22 @@ def make_facts(variants, error=None, numpy="1.26.4", system="Linux", distributio
         python={"executable": PY, "bits": bits})
 
 
+WHEELS = "/tmp/envdoctor-cv2-dll-x"
+
+
 def plan_for(facts, admin=False):
     report = {"facts": facts, "checks": [run_check("pip.opencv", facts).to_dict()]}
     return cv2_dll.plan(report, PlanEnv(python=PY, admin=admin,
-                                        system=facts["platform"]["system"]))
+                                        system=facts["platform"]["system"], workdir=WHEELS))
+
+
+def switch(spec: str, *installed: str) -> list:
+    """A switch: fetch the replacement first, uninstall, install it with no network."""
+    return [[PY, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest",
+             WHEELS, spec],
+            [PY, "-m", "pip", "uninstall", "-y", *installed],
+            [PY, "-m", "pip", "install", "--no-index", "--find-links", WHEELS, "--no-deps",
+             spec]]
 
 
 def argvs(plan) -> list:
@@ -75,17 +89,22 @@ def test_several_variants_in_a_container_keep_one_headless():
     facts = make_facts([variant("opencv-python"), variant("opencv-python-headless")],
                        container="docker", display=True)
     plan = plan_for(facts)
-    assert argvs(plan) == [
-        [PY, "-m", "pip", "uninstall", "-y", "opencv-python", "opencv-python-headless"],
-        [PY, "-m", "pip", "install", "opencv-python-headless==4.9.0.80"]]
-    assert plan.steps[0].destructive and not plan.steps[0].needs_admin
+    assert argvs(plan) == switch("opencv-python-headless==4.9.0.80", "opencv-python",
+                                 "opencv-python-headless")
+    assert [s.destructive for s in plan.steps] == [False, True, False]
+    assert not any(s.needs_admin for s in plan.steps)
+    # Interrupted or failed after the uninstall: the downloaded wheel goes back in, and
+    # the commands to do it by hand are exact.
+    assert [s.argv for s in plan.restore] == [argvs(plan)[2]]
+    assert plan.restore_by_hand[0] == " ".join(argvs(plan)[2])
+    assert plan.restore_by_hand[1].startswith(
+        f"{PY} -m pip install opencv-python==4.9.0.80 opencv-python-headless==4.9.0.80")
 
 
 def test_several_variants_on_a_desktop_keep_contrib_with_gui():
     facts = make_facts([variant("opencv-python", "4.8.1.78"),
                         variant("opencv-contrib-python-headless", "4.9.0.80")], display=True)
-    assert argvs(plan_for(facts))[1] == [PY, "-m", "pip", "install",
-                                         "opencv-contrib-python==4.9.0.80"]
+    assert argvs(plan_for(facts))[2][-1] == "opencv-contrib-python==4.9.0.80"
 
 
 def test_empty_cv2_reinstalls_the_remaining_variant_without_touching_numpy():
@@ -115,10 +134,9 @@ def test_numpy2_with_two_old_variants_uninstalls_both_then_upgrades_the_kept_one
     facts = make_facts([variant("opencv-python"), variant("opencv-python-headless")],
                        numpy="2.1.0", error="numpy.core.multiarray failed to import")
     plan = plan_for(facts)
-    assert argvs(plan) == [
-        [PY, "-m", "pip", "uninstall", "-y", "opencv-python", "opencv-python-headless"],
-        [PY, "-m", "pip", "install", "--upgrade", "opencv-python-headless>=4.10.0.84,<5"]]
-    assert "no display" in plan.steps[1].why
+    assert argvs(plan) == switch("opencv-python-headless>=4.10.0.84,<5", "opencv-python",
+                                 "opencv-python-headless")
+    assert "no display" in plan.steps[2].why and "NumPy 1" in plan.steps[2].why
 
 
 def test_opencv_that_requires_numpy2_gets_a_numpy_it_supports():
@@ -134,9 +152,8 @@ def test_libgl_missing_switches_to_headless_without_root():
     facts = make_facts([variant("opencv-contrib-python")], error=LIBGL, display=True,
                        distribution={"id": "ubuntu", "version_id": "22.04"})
     plan = plan_for(facts)
-    assert argvs(plan) == [[PY, "-m", "pip", "uninstall", "-y", "opencv-contrib-python"],
-                           [PY, "-m", "pip", "install",
-                            "opencv-contrib-python-headless==4.9.0.80"]]
+    assert argvs(plan) == switch("opencv-contrib-python-headless==4.9.0.80",
+                                 "opencv-contrib-python")
     assert not any(s.needs_admin for s in plan.steps)
 
 
@@ -219,7 +236,8 @@ def test_windows_n_edition_media_feature_pack_needs_administrator():
     report = {"facts": facts, "checks": [run_check("pip.opencv", facts).to_dict()]}
     plan = cv2_dll.plan(report, PlanEnv(python=spaced, admin=False, system="Windows"))
     assert plan.steps[0].argv[0] == "DISM"
-    assert any(f'"{spaced}" -m pip install opencv-python-headless' in n for n in plan.notes)
+    # PowerShell: quoted, and run with the call operator
+    assert any(f'& "{spaced}" -m pip install opencv-python-headless' in n for n in plan.notes)
 
 
 def test_32bit_python_with_64bit_wheel_is_explained_with_no_step():
@@ -363,10 +381,16 @@ def test_linux_script_runs_what_the_plan_says(scenario, tmp_path, monkeypatch):
                                "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"},
                           capture_output=True, text=True, timeout=120)
     ran = fakes.read_log(log) + fakes.read_log(sys_log)
-    # pip steps first, then the system steps: the order both use.
-    assert ran == expected, proc.stdout + proc.stderr
+    # pip steps first, then the system steps: the order both use. Each picks its own
+    # fresh download folder.
+    assert _folders_blank(ran) == _folders_blank(expected), proc.stdout + proc.stderr
     if not expected:
         assert proc.returncode == 0 and "nothing to repair" in proc.stdout, proc.stdout
+
+
+def _folders_blank(argvs: list) -> list:
+    return [[("<dir>" if i and argv[i - 1] in ("--dest", "--find-links") else a)
+             for i, a in enumerate(argv)] for argv in argvs]
 
 
 # -- the real thing: two OpenCV wheels from the package index in a fresh venv -----------

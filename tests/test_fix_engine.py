@@ -86,13 +86,16 @@ def test_dry_run_shows_exact_commands_and_changes_nothing(tmp_path):
     site = tmp_path / "site"
     two_variants(site)
     proc, calls = fix_cli(site, "cv2-dll", "--dry-run")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # 6, not 0: a dry run that found something to repair (0 is "nothing to repair")
+    assert proc.returncode == 6, proc.stdout + proc.stderr
     assert f"{sys.executable} -m pip uninstall -y opencv-python-headless opencv-python" \
         in proc.stdout or f"{sys.executable} -m pip uninstall -y opencv-python " \
         "opencv-python-headless" in proc.stdout
-    assert "-m pip install opencv-python-headless==4.9.0.80" in proc.stdout
+    assert "-m pip download --no-deps --only-binary=:all: --dest " in proc.stdout
+    assert "--no-deps opencv-python-headless==4.9.0.80" in proc.stdout
     assert "[destructive]" in proc.stdout
-    assert "Dry run: nothing was changed." in proc.stdout
+    assert "envdoctor restores it" in proc.stdout
+    assert "Dry run: nothing was changed" in proc.stdout
     assert calls == []
     assert len(variants_left(site)) == 2
 
@@ -111,10 +114,13 @@ def test_yes_repairs_and_verifies(tmp_path):
     two_variants(site)
     proc, calls = fix_cli(site, "cv2-dll", "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert calls[0][:2] == ["uninstall", "-y"]
-    assert sorted(calls[0][2:]) == ["opencv-python", "opencv-python-headless"]
-    assert calls[1] == ["install", "opencv-python-headless==4.9.0.80"]
-    assert len(calls) == 2
+    assert calls[0][0] == "download" and calls[0][-1] == "opencv-python-headless==4.9.0.80"
+    assert calls[1][:2] == ["uninstall", "-y"]
+    assert sorted(calls[1][2:]) == ["opencv-python", "opencv-python-headless"]
+    assert calls[2][:2] == ["install", "--no-index"]
+    assert calls[2][-1] == "opencv-python-headless==4.9.0.80"
+    assert len(calls) == 3
+    assert not list(Path("/tmp").glob(calls[0][4].rsplit("/", 1)[-1]))  # folder removed
     assert variants_left(site) == ["opencv_python_headless-4.9.0.80.dist-info"]
     assert "repaired and verified" in proc.stdout
 
@@ -125,8 +131,10 @@ def test_failing_step_stops_with_its_output(tmp_path):
     proc, calls = fix_cli(site, "cv2-dll", "--yes", FAKE_PIP_FAIL="uninstall")
     assert proc.returncode == 1
     assert "No space left on device" in proc.stdout
-    assert "Step 1 failed" in proc.stdout
-    assert [c[0] for c in calls] == ["uninstall"]   # step 2 never ran
+    assert "Step 2 failed" in proc.stdout
+    # step 3 never ran; the uninstall began, so the downloaded wheel goes back in
+    assert [c[0] for c in calls] == ["download", "uninstall", "install"]
+    assert calls[2][:2] == ["install", "--no-index"] and "Restored" in proc.stdout
 
 
 def test_nothing_to_repair_changes_nothing(tmp_path):
@@ -160,7 +168,7 @@ def test_yes_at_the_prompt_runs_the_plan(inproc):
     out = io.StringIO()
     code = fixer.run_fix("cv2-dll", interactive=True, stdin=io.StringIO("y\n"), out=out)
     assert code == 0, out.getvalue()
-    assert len(fakes.read_log(log)) == 2
+    assert len(fakes.read_log(log)) == 3
 
 
 def test_fix_does_not_apply_on_macos(inproc, monkeypatch):
@@ -287,3 +295,11 @@ def test_nothing_to_repair_lists_each_check_with_its_status_said_once(inproc):
     if "skip" in line:  # OpenCV is not installed here (the usual case)
         assert line.startswith("pip.opencv: skipped: "), line
     assert "skip: skipped" not in text
+
+
+def test_emit_script_for_an_unknown_os_is_a_usage_error():
+    proc = run_envdoctor("fix", "cv2-dll", "--emit-script", "--os", "bogus")
+    assert proc.returncode == 2 and "unknown --os 'bogus'" in proc.stderr
+    assert proc.stdout == ""
+    proc = run_envdoctor("fix", "cv2-dll", "--emit-script", "--os", "macos")
+    assert proc.returncode == 4  # a known OS this fix has no script for

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-SYSTEM_NAMES = {"linux": "Linux", "windows": "Windows"}
+SYSTEM_NAMES = {"linux": "Linux", "windows": "Windows", "macos": "Darwin", "darwin": "Darwin"}
 
 
 def _list() -> int:
@@ -38,7 +38,13 @@ def _emit(name: str, system: Optional[str]) -> int:
         sys.stderr.write(f"envdoctor: error: no fix named {name!r}; see `envdoctor fix "
                          "--list`\n")
         return fixer.EXIT_USAGE
-    wanted = SYSTEM_NAMES.get((system or "").lower(), system) if system else platform.system()
+    if system and system.lower() not in SYSTEM_NAMES:
+        from envdoctor.render.escape import terminal
+
+        sys.stderr.write(f"envdoctor: error: unknown --os {terminal(system)!r} (linux, "
+                         "windows or macos)\n")
+        return fixer.EXIT_USAGE
+    wanted = SYSTEM_NAMES[system.lower()] if system else platform.system()
     text = fix.script_text(wanted)
     if text is None:
         sys.stderr.write(f"envdoctor: {name} has no script for {wanted} (scripts: "
@@ -48,11 +54,13 @@ def _emit(name: str, system: Optional[str]) -> int:
     if wanted == platform.system():
         # How to run it, on stderr so that `> file` keeps only the script. The script's
         # default interpreter is python3/python: name this one, the one envdoctor checked.
+        from envdoctor.hints import POSIX, POWERSHELL, shell_quote
+
         exe = sys.executable or "python3"
-        exe = f'"{exe}"' if " " in exe else exe
         file = f"{name}.ps1" if wanted == "Windows" else f"{name}.sh"
-        run = (f"powershell -ExecutionPolicy Bypass -File {file} -Python {exe}"
-               if wanted == "Windows" else f"sh {file} {exe}")
+        run = (f"powershell -ExecutionPolicy Bypass -File {file} -Python "
+               f"{shell_quote(exe, POWERSHELL)}" if wanted == "Windows"
+               else f"sh {file} {shell_quote(exe, POSIX)}")
         sys.stderr.write(f"envdoctor: save it with `envdoctor fix {name} --emit-script > "
                          f"{file}`, read it, then run `{run}`\n")
     return 0
@@ -79,8 +87,10 @@ def register(app: typer.Typer) -> None:
         """Repair a problem a check found: plan, confirm (default No), apply, re-check.
 
         Exit codes: 0 repaired and verified, or nothing to repair; 1 a step failed or the
-        problem remains; 2 usage error; 4 the fix does not apply on this OS; 5 declined
-        (or not confirmed: stdin is not a terminal and --yes is absent)."""
+        problem remains (after restoring what a failed step had removed); 2 usage error;
+        4 the fix does not apply on this OS; 5 declined (or not confirmed: stdin is not a
+        terminal and --yes is absent); 6 a dry run that found something to repair;
+        130 interrupted (Ctrl-C, SIGTERM, SIGHUP) during a step, after restoring."""
         if list_:
             raise typer.Exit(_list())
         if not name:

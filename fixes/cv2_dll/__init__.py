@@ -33,7 +33,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # several arguments. The scripts name their variables after the placeholders.
 COMMANDS: dict[str, list[str]] = {
     "pip-uninstall-variants": ["{python}", "-m", "pip", "uninstall", "-y", "{variants}"],
-    "pip-install-variant": ["{python}", "-m", "pip", "install", "{variant}=={version}"],
+    # A switch fetches the replacement first, so an unreachable index stops the fix before
+    # anything is removed; the install after the uninstall needs no network.
+    "pip-download-variant": ["{python}", "-m", "pip", "download", "--no-deps",
+                             "--only-binary=:all:", "--dest", "{wheels}", "{spec}"],
+    "pip-install-downloaded": ["{python}", "-m", "pip", "install", "--no-index",
+                               "--find-links", "{wheels}", "--no-deps", "{spec}"],
     "pip-force-reinstall-variant": ["{python}", "-m", "pip", "install", "--force-reinstall",
                                     "--no-deps", "{variant}=={version}"],
     "pip-upgrade-opencv": ["{python}", "-m", "pip", "install", "--upgrade",
@@ -64,6 +69,14 @@ SYSTEM_PACKAGES: dict[str, dict[str, list[str]]] = {
     "apk": {"libgl": ["mesa-gl"], "glib": ["glib"], "x11": ["libsm", "libxext", "libxrender"]},
 }
 SYSTEM_PACKAGES["yum"] = SYSTEM_PACKAGES["dnf"]
+
+
+def command_text(argv: list[str], system: str = "") -> str:
+    """``argv`` as one line to paste into the shell of ``system`` (PowerShell on Windows,
+    a POSIX shell elsewhere), quoted by its rules."""
+    from envdoctor.hints import POSIX, POWERSHELL, shell_join
+
+    return shell_join(argv, POWERSHELL if system == "Windows" else POSIX)
 
 
 def render(key: str, **values: Any) -> list[str]:
@@ -182,13 +195,30 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
     imp = op.get("import") or {}
     mismatch = numpy_mismatch(facts) if ("pip.E302" in codes or "pip.W303" in codes) else None
     python = env.python
-    # Notes are copied into a shell by hand: C:\Program Files\... needs its quotes.
-    shown = f'"{python}"' if " " in python else python
+    # Notes are copied into a shell by hand: quoted by that shell's rules
+    # (C:\Program Files\... in PowerShell, $(...) in a path anywhere).
+    shown = command_text([python], system)
 
     switch = keep is not None and (len(installed) > 1 or installed != [keep["name"]])
     upgrade = bool(mismatch and mismatch.get("kind") == "abi" and keep)
+    upgrade_why = ""
+    if upgrade and keep:
+        upgrade_why = (f"OpenCV {mismatch['opencv']} was compiled for NumPy 1 and NumPy "
+                       f"{mismatch['numpy']} is installed; a newer OpenCV keeps your NumPy, "
+                       "which other packages may need; <5 keeps the OpenCV 4 API your code "
+                       "was written for (to keep this OpenCV instead: "
+                       f'{shown} -m pip install "numpy<2")')
     if keep and switch:
         several = len(installed) > 1
+        spec = (f"{keep['name']}>=4.10.0.84,<5" if upgrade
+                else f"{keep['name']}=={keep['version']}")
+        wheels = env.workdir or "<a new temporary folder>"
+        result.steps.append(Step(
+            f"download {spec} first (nothing is removed until it is on disk)",
+            render("pip-download-variant", python=python, wheels=wheels, spec=spec),
+            key="pip-download-variant",
+            why="if the package index cannot be reached, the fix stops here with every "
+                "variant still installed"))
         result.steps.append(Step(
             f"uninstall every OpenCV variant ({', '.join(installed)})" if several else
             f"uninstall {installed[0]} (to switch to {keep['name']})",
@@ -197,26 +227,30 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
             why="the variants share one cv2 folder; removing them all first leaves no "
                 "half-overwritten files behind" if several else
                 "two variants would share one cv2 folder"))
-    if keep and upgrade:
-        # Without a switch, pip upgrades the one variant in place: nothing to uninstall.
-        why = (f"OpenCV {mismatch['opencv']} was compiled for NumPy 1 and NumPy "
-               f"{mismatch['numpy']} is installed; a newer OpenCV keeps your NumPy, which "
-               "other packages may need; <5 keeps the OpenCV 4 API your code was written "
-               "for (to keep this OpenCV instead: "
-               f'{shown} -m pip install "numpy<2")')
-        if switch:
-            why += f"; {keep['name']}: {_keep_reason(keep['name'], installed, facts)}"
+        why = upgrade_why + "; " if upgrade else ""
+        why += f"{keep['name']}: {_keep_reason(keep['name'], installed, facts)}"
+        install = Step(
+            f"install {spec} from the downloaded wheel"
+            + (" (built for NumPy 2)" if upgrade else ""),
+            render("pip-install-downloaded", python=python, wheels=wheels, spec=spec),
+            key="pip-install-downloaded", why=why)
+        result.steps.append(install)
+        # Interrupted or failed after the uninstall: the downloaded wheel goes back in;
+        # when even that cannot run, the exact commands to run by hand.
+        result.restore = [Step(f"install {spec} from the downloaded wheel", install.argv,
+                               key="pip-install-downloaded")]
+        result.restore_by_hand = [
+            command_text([python, *install.argv[1:]], system),
+            command_text([python, "-m", "pip", "install",
+                          *[f"{v['name']}=={v['version']}" for v in variants]], system)
+            + "   (what was installed before; needs the package index)"]
+    elif keep and upgrade:
+        # Without a switch, pip upgrades the one variant in place (installing the new
+        # one before removing the old, and rolling back itself on failure).
         result.steps.append(Step(
             f"install {keep['name']} 4.10.0.84 or a newer 4.x (built for NumPy 2)",
             render("pip-upgrade-opencv", python=python, variant=keep["name"]),
-            key="pip-upgrade-opencv", why=why))
-    elif keep and switch:
-        reason = _keep_reason(keep["name"], installed, facts)
-        result.steps.append(Step(
-            f"install exactly one variant: {keep['name']}=={keep['version']}",
-            render("pip-install-variant", python=python, variant=keep["name"],
-                   version=keep["version"]),
-            key="pip-install-variant", why=reason))
+            key="pip-upgrade-opencv", why=upgrade_why))
     elif keep and "pip.E310" in codes:
         result.steps.append(Step(
             f"reinstall {keep['name']}=={keep['version']} (--force-reinstall --no-deps)",

@@ -212,6 +212,9 @@ case "$manager:$kind" in
 esac
 
 phase=show
+wheels="<a new temporary folder>"
+spec=""
+removing=0
 n=0
 manual=0
 step() {  # step user|root COMMAND...
@@ -233,24 +236,53 @@ step() {  # step user|root COMMAND...
     rc=$?
     if [ "$rc" != 0 ]; then
         echo "step $n failed (exit status $rc); stopped here, later steps were not run."
+        [ "$removing" = 1 ] && restore
         exit 1
     fi
+}
+
+# After the uninstall began, a failure or an interrupt (Ctrl-C, SIGTERM, SIGHUP) puts
+# the downloaded wheel back in; when even that fails, it prints the commands to run.
+restore() {
+    trap '' INT TERM HUP
+    removing=0
+    echo "[restore] $python -m pip install --no-index --find-links $wheels --no-deps $spec"
+    if "$python" -m pip install --no-index --find-links "$wheels" --no-deps "$spec"; then
+        echo "Restored: what was removed is installed again."
+    else
+        echo "Could not restore automatically. To restore by hand, run:"
+        echo "    $python -m pip install --no-index --find-links '$wheels' --no-deps '$spec'"
+        echo "    $python -m pip install$before   (what was installed before; needs the package index)"
+    fi
+}
+interrupted() {
+    echo
+    echo "Interrupted; later steps were not run."
+    if [ "$removing" = 1 ]; then restore; else echo "Nothing had been removed yet."; fi
+    exit 130
 }
 
 plan() {
     n=0
     variant=$keep
     if [ "$switch" = 1 ]; then
+        # Fetch the replacement first: an unreachable index stops here, nothing removed.
+        # After the uninstall the install needs no network; if it fails or is
+        # interrupted, restore() puts the downloaded wheel back in.
+        spec="$variant==$version"
+        [ "$abi" = 1 ] && spec="$variant>=4.10.0.84,<5"
+        # envdoctor-step: pip-download-variant
+        step user "$python" -m pip download --no-deps --only-binary=:all: --dest "$wheels" "$spec"
+        removing=1
         # envdoctor-step: pip-uninstall-variants
         step user "$python" -m pip uninstall -y $variants
-    fi
-    if [ "$abi" = 1 ]; then
-        # pip upgrades a single variant in place; after a switch it installs the kept one.
+        # envdoctor-step: pip-install-downloaded
+        step user "$python" -m pip install --no-index --find-links "$wheels" --no-deps "$spec"
+        removing=0
+    elif [ "$abi" = 1 ]; then
+        # One variant: pip upgrades it in place (and rolls back itself on failure).
         # envdoctor-step: pip-upgrade-opencv
         step user "$python" -m pip install --upgrade "$variant>=4.10.0.84,<5"
-    elif [ "$switch" = 1 ]; then
-        # envdoctor-step: pip-install-variant
-        step user "$python" -m pip install "$variant==$version"
     elif [ "$empty" = 1 ]; then
         # envdoctor-step: pip-force-reinstall-variant
         step user "$python" -m pip install --force-reinstall --no-deps "$variant==$version"
@@ -311,7 +343,15 @@ if [ "${ENVDOCTOR_YES:-0}" != 1 ]; then
     esac
 fi
 phase=run
+# A private folder (mktemp -d: 0700, a fresh name) for the downloaded wheel.
+wheels=$(mktemp -d "${TMPDIR:-/tmp}/envdoctor-cv2-dll.XXXXXX") || {
+    echo "cannot create a temporary folder"; exit 1; }
+before=""
+for name in $variants; do before="$before $name==$(vversion "$name")"; done
+trap interrupted INT TERM HUP
 plan
+trap - INT TERM HUP
+[ "$removing" = 0 ] && rm -rf "$wheels"
 if "$python" -c "import cv2" >/dev/null 2>&1; then
     echo "import cv2 works now."
     [ "$manual" = 1 ] && exit 1

@@ -135,6 +135,9 @@ $winget = $null -ne (Get-Command winget -ErrorAction SilentlyContinue)
 $admin = ([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
 
 $script:phase = "show"
+$script:wheels = "<a new temporary folder>"
+$script:spec = ""
+$script:removing = $false
 $script:n = 0
 $script:manual = $false
 function Step {
@@ -158,7 +161,23 @@ function Step {
     & $cmd[0] @rest
     if ($LASTEXITCODE -ne 0) {
         Write-Output "step $($script:n) failed (exit status $LASTEXITCODE); stopped here, later steps were not run."
+        if ($script:removing) { Restore }
         exit 1
+    }
+}
+
+# After the uninstall began, a failure or an interrupt puts the downloaded wheel back in;
+# when even that fails, it prints the commands to run by hand.
+function Restore {
+    $script:removing = $false
+    Write-Output "[restore] $python -m pip install --no-index --find-links $($script:wheels) --no-deps $($script:spec)"
+    & $python -m pip install --no-index --find-links $script:wheels --no-deps $script:spec
+    if ($LASTEXITCODE -eq 0) {
+        Write-Output "Restored: what was removed is installed again."
+    } else {
+        Write-Output "Could not restore automatically. To restore by hand, run:"
+        Write-Output "    & `"$python`" -m pip install --no-index --find-links `"$($script:wheels)`" --no-deps `"$($script:spec)`""
+        Write-Output "    & `"$python`" -m pip install $($script:before -join ' ')   (what was installed before; needs the package index)"
     }
 }
 
@@ -166,16 +185,24 @@ function Plan {
     $script:n = 0
     $variant = $keep
     if ($switch) {
+        # Fetch the replacement first: an unreachable index stops here, nothing removed.
+        # After the uninstall the install needs no network; if it fails or is
+        # interrupted (Ctrl-C), Restore puts the downloaded wheel back in.
+        $script:spec = $(if ($abi) { "$variant>=4.10.0.84,<5" } else { "$variant==$version" })
+        $spec = $script:spec
+        $wheels = $script:wheels
+        # envdoctor-step: pip-download-variant
+        Step user $python -m pip download --no-deps --only-binary=:all: --dest $wheels $spec
+        if ($script:phase -eq "run") { $script:removing = $true }
         # envdoctor-step: pip-uninstall-variants
         Step user $python -m pip uninstall -y $variants
-    }
-    if ($abi) {
-        # pip upgrades a single variant in place; after a switch it installs the kept one.
+        # envdoctor-step: pip-install-downloaded
+        Step user $python -m pip install --no-index --find-links $wheels --no-deps $spec
+        $script:removing = $false
+    } elseif ($abi) {
+        # One variant: pip upgrades it in place (and rolls back itself on failure).
         # envdoctor-step: pip-upgrade-opencv
         Step user $python -m pip install --upgrade "$variant>=4.10.0.84,<5"
-    } elseif ($switch) {
-        # envdoctor-step: pip-install-variant
-        Step user $python -m pip install "$variant==$version"
     } elseif ($empty) {
         # envdoctor-step: pip-force-reinstall-variant
         Step user $python -m pip install --force-reinstall --no-deps "$variant==$version"
@@ -215,7 +242,17 @@ if (-not $Yes) {
     if ($answer -notmatch "^(y|yes)$") { Write-Output "Declined: nothing was changed."; exit 5 }
 }
 $script:phase = "run"
-Plan
+# A private folder with a fresh name for the downloaded wheel.
+$script:wheels = Join-Path ([IO.Path]::GetTempPath()) ("envdoctor-cv2-dll-" + [Guid]::NewGuid().ToString("N"))
+New-Item -ItemType Directory -Path $script:wheels | Out-Null
+$script:before = @($variants | ForEach-Object { "$_==$($versions[$_])" })
+try {
+    Plan
+} finally {
+    # Ctrl-C stops the script but runs this: nothing is left half-removed.
+    if ($script:removing) { Write-Output "Interrupted; later steps were not run."; Restore }
+}
+if (-not $script:removing) { Remove-Item -Recurse -Force $script:wheels -ErrorAction SilentlyContinue }
 & $python -c "import cv2" 2>$null
 if ($LASTEXITCODE -eq 0) {
     Write-Output "import cv2 works now."
