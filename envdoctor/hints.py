@@ -24,16 +24,12 @@ _SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./~-]+\Z")
 _SAFE_PS = re.compile(r"[A-Za-z0-9_%+=:,./\\-]+\Z")
 
 
-def shell_for(facts: Optional[dict[str, Any]] = None) -> str:
-    """The shell a hint for this report's machine is pasted into."""
-    from envdoctor.facts import as_dict
-
-    system = as_dict(as_dict(facts).get("platform")).get("system")
-    if system is None:
-        import sys
-
-        system = "Windows" if sys.platform == "win32" else ""
-    return POWERSHELL if system == "Windows" else POSIX
+def shell_of_path(path: str) -> str:
+    """PowerShell for a Windows path (``C:\\...``, ``\\\\server\\...``, ``*.exe``), a
+    POSIX shell otherwise: hints need no other fact to know how to quote."""
+    if re.match(r"[A-Za-z]:[\\/]|\\\\", path) or path.lower().endswith(".exe"):
+        return POWERSHELL
+    return POSIX
 
 
 def shell_quote(arg: str, shell: str = POSIX) -> str:
@@ -51,7 +47,10 @@ def shell_quote(arg: str, shell: str = POSIX) -> str:
 
 def shell_join(argv: list[str], shell: Optional[str] = None) -> str:
     """A command line for ``shell`` (this machine's when None)."""
-    shell = shell or shell_for()
+    if shell is None:
+        import sys
+
+        shell = POWERSHELL if sys.platform == "win32" else POSIX
     words = [shell_quote(a, shell) for a in argv]
     if shell == POWERSHELL and words and words[0].startswith('"'):
         words[0] = "& " + words[0]  # PowerShell runs a quoted program only with &
@@ -65,7 +64,7 @@ def python_command(facts: dict[str, Any]) -> str:
     exe = text(as_dict(as_dict(facts.get("pip")).get("interpreter")).get("executable")) \
         or text(as_dict(facts.get("python")).get("executable")) \
         or text(as_dict(facts.get("python_env")).get("executable")) or "python"
-    return shell_join([exe], shell_for(facts))
+    return shell_join([exe], shell_of_path(exe))
 
 
 def pip_command(facts: dict[str, Any]) -> str:
