@@ -164,7 +164,8 @@ def test_cuda_home_and_what_torch_extensions_would_use(tmp_path):
     facts = run_probe("", CUDA_HOME=str(toolkit))
     home = facts["cuda_home"]["CUDA_HOME"]
     assert home["exists"] and home["nvcc"] and home["cuda_version"] == "12.8"
-    assert facts["cuda_home"]["torch_extensions"] == {"path": str(toolkit), "from": "CUDA_HOME"}
+    assert facts["cuda_home"]["torch_extensions"] == {"path": str(toolkit), "from": "CUDA_HOME",
+                                                      "cuda_version": "12.8"}
     gone = run_probe("", CUDA_HOME=str(tmp_path / "nowhere"))["cuda_home"]["CUDA_HOME"]
     assert (gone["exists"], gone["nvcc"], gone["cuda_version"]) == (False, False, None)
 

@@ -144,7 +144,9 @@ def _cuda_home(env: dict[str, str], nvcc_path: Optional[str]) -> dict[str, Any]:
         resolved = ("/usr/local/cuda", "/usr/local/cuda")
     else:
         resolved = (None, None)
-    found["torch_extensions"] = {"path": resolved[0], "from": resolved[1]}
+    found["torch_extensions"] = {"path": resolved[0], "from": resolved[1],
+                                 "cuda_version": _cuda_version_of(resolved[0])
+                                 if resolved[0] else None}
     return found
 
 
