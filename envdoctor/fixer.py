@@ -343,7 +343,7 @@ def _runnable(step: Step, admin: bool) -> bool:
     return step.argv is not None and (admin or not step.needs_admin)
 
 
-def _check_line(check: dict[str, Any]) -> str:
+def check_line(check: dict[str, Any]) -> str:
     """``id: status: summary``; a skipped check's summary already says "skipped: ..."."""
     status, summary = str(check.get("status")), str(check.get("summary"))
     if summary.startswith(("skipped:", f"{status}:")):
@@ -400,7 +400,7 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
         say(f"{fix.name}: nothing {'this fix can' if other else 'to'} repair; nothing was "
             "changed.")
         for check in report.get("checks") or []:
-            say(f"  {_check_line(check)}")
+            say(f"  {check_line(check)}")
             for finding in check.get("findings") or []:
                 if finding.get("level") in ("error", "warning") and finding.get("hint"):
                     say(f"    {finding['code']} is not something {fix.name} repairs; "
@@ -422,6 +422,83 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+@dataclass
+class RunOutcome:
+    """How :func:`confirm_and_run` ended: ``exit_code`` None means every runnable step
+    succeeded (re-check next); ``skipped`` are the steps left to the user."""
+
+    exit_code: Optional[int]
+    skipped: list[int] = field(default_factory=list)
+
+
+def confirm_and_run(plan: Plan, *, say: Callable[[str], None], out: TextIO, stdin: TextIO,
+                    interactive: bool, admin: bool, dry_run: bool, yes: bool,
+                    kept: list[bool]) -> RunOutcome:
+    """Show ``plan``, ask (default No) unless ``yes``, run its steps one by one, stopping
+    at the first failure (and restoring what a destructive step removed). Shared by
+    ``envdoctor fix`` and ``envdoctor install --run``; the caller re-checks when
+    ``exit_code`` is None. ``kept`` gets an item when a restore by hand is needed."""
+    say("Plan:")
+    for line in describe_plan(plan, admin):
+        say(line)
+    if dry_run:
+        say(f"Dry run: nothing was changed (exit code {EXIT_DRY_RUN_PLAN}: there is something "
+            "to repair).")
+        return RunOutcome(EXIT_DRY_RUN_PLAN)
+    runnable = [s for s in plan.steps if _runnable(s, admin)]
+    if not runnable:
+        say("Every step needs rights or actions envdoctor will not take for you; run the "
+            "steps above yourself, then `envdoctor check`.")
+        return RunOutcome(EXIT_FAILED)
+    if not yes:
+        if not interactive:
+            say("Not run: confirmation is needed and stdin is not a terminal; rerun with "
+                "--yes to apply, or --dry-run to only see the plan.")
+            return RunOutcome(EXIT_DECLINED)
+        out.write(f"Run {len(runnable)} step(s) now? [y/N] ")
+        out.flush()
+        try:
+            answer = (stdin.readline() or "").strip().lower()
+        except (KeyboardInterrupt, EOFError, OSError, ValueError):
+            answer = ""
+            say("")
+        if answer not in ("y", "yes"):
+            say("Declined: nothing was changed.")
+            return RunOutcome(EXIT_DECLINED)
+    skipped: list[int] = []
+    removing = False  # a destructive step has begun: a failure from here on restores
+    for number, step in enumerate(plan.steps, 1):
+        if not _runnable(step, admin):
+            skipped.append(number)
+            say(f"[{number}/{len(plan.steps)}] skipped (do it yourself): {step.title}")
+            continue
+        say(f"[{number}/{len(plan.steps)}] {step.title}")
+        say(f"    $ {step.command_line()}")
+        removing = removing or step.destructive
+        try:
+            result = run_step(step.argv or [], step.timeout, out)
+        except KeyboardInterrupt:
+            say(f"Interrupted during step {number}; later steps were not run.")
+            if removing and not restore(plan, admin, out, say):
+                kept.append(True)
+            elif not removing:
+                say("Nothing had been removed yet.")
+            return RunOutcome(EXIT_INTERRUPTED)
+        if not result.ok:
+            reason = result.error or f"exit status {result.returncode}"
+            say(f"Step {number} failed ({reason}); stopped here, later steps were not run.")
+            if result.output_tail:
+                say("Its last output:")
+                for line in result.output_tail[-15:]:
+                    say(f"    {line}")
+            if removing and not restore(plan, admin, out, say):
+                kept.append(True)
+            elif not removing and any(s.destructive for s in plan.steps[number:]):
+                say("Nothing had been removed yet.")
+            return RunOutcome(EXIT_FAILED)
+    return RunOutcome(None, skipped)
+
+
 def _plan_and_run(fix: Fix, plan: Plan, found: list[dict[str, Any]], *, admin: bool,
                   dry_run: bool, yes: bool, interactive: bool, stdin: TextIO, out: TextIO,
                   say: Callable[[str], None], kept: list[bool]) -> int:
@@ -441,69 +518,16 @@ def _plan_and_run(fix: Fix, plan: Plan, found: list[dict[str, Any]], *, admin: b
             for hint in hints or ["run `envdoctor check` and follow the hints there"]:
                 say(f"  - {hint}")
         return EXIT_FAILED
-    say("Plan:")
-    for line in describe_plan(plan, admin):
-        say(line)
-    if dry_run:
-        say(f"Dry run: nothing was changed (exit code {EXIT_DRY_RUN_PLAN}: there is something "
-            "to repair).")
-        return EXIT_DRY_RUN_PLAN
-    runnable = [s for s in plan.steps if _runnable(s, admin)]
-    if not runnable:
-        say("Every step needs rights or actions envdoctor will not take for you; run the "
-            "steps above yourself, then `envdoctor check`.")
-        return EXIT_FAILED
-    if not yes:
-        if not interactive:
-            say("Not run: confirmation is needed and stdin is not a terminal; rerun with "
-                "--yes to apply, or --dry-run to only see the plan.")
-            return EXIT_DECLINED
-        out.write(f"Run {len(runnable)} step(s) now? [y/N] ")
-        out.flush()
-        try:
-            answer = (stdin.readline() or "").strip().lower()
-        except (KeyboardInterrupt, EOFError, OSError, ValueError):
-            answer = ""
-            say("")
-        if answer not in ("y", "yes"):
-            say("Declined: nothing was changed.")
-            return EXIT_DECLINED
-    skipped: list[int] = []
-    removing = False  # a destructive step has begun: a failure from here on restores
-    for number, step in enumerate(plan.steps, 1):
-        if not _runnable(step, admin):
-            skipped.append(number)
-            say(f"[{number}/{len(plan.steps)}] skipped (do it yourself): {step.title}")
-            continue
-        say(f"[{number}/{len(plan.steps)}] {step.title}")
-        say(f"    $ {step.command_line()}")
-        removing = removing or step.destructive
-        try:
-            result = run_step(step.argv or [], step.timeout, out)
-        except KeyboardInterrupt:
-            say(f"Interrupted during step {number}; later steps were not run.")
-            if removing and not restore(plan, admin, out, say):
-                kept.append(True)
-            elif not removing:
-                say("Nothing had been removed yet.")
-            return EXIT_INTERRUPTED
-        if not result.ok:
-            reason = result.error or f"exit status {result.returncode}"
-            say(f"Step {number} failed ({reason}); stopped here, later steps were not run.")
-            if result.output_tail:
-                say("Its last output:")
-                for line in result.output_tail[-15:]:
-                    say(f"    {line}")
-            if removing and not restore(plan, admin, out, say):
-                kept.append(True)
-            elif not removing and any(s.destructive for s in plan.steps[number:]):
-                say("Nothing had been removed yet.")
-            return EXIT_FAILED
+    outcome = confirm_and_run(plan, say=say, out=out, stdin=stdin, interactive=interactive,
+                              admin=admin, dry_run=dry_run, yes=yes, kept=kept)
+    if outcome.exit_code is not None:
+        return outcome.exit_code
+    skipped = outcome.skipped
     say("Checking again...")
     after = _diagnose(fix)
     remaining = problems(after, fix)
     for check in after.get("checks") or []:
-        say(f"  {_check_line(check)}")
+        say(f"  {check_line(check)}")
     if remaining:
         say("The problem remains:")
         for finding in remaining:
