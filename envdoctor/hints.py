@@ -57,13 +57,18 @@ def shell_join(argv: list[str], shell: Optional[str] = None) -> str:
     return " ".join(words)
 
 
-def python_command(facts: dict[str, Any]) -> str:
-    """This interpreter, spelled for the shell of the machine the facts describe."""
+def python_executable(facts: dict[str, Any]) -> str:
+    """The path of this interpreter as the facts record it ("python" when they do not)."""
     from envdoctor.facts import as_dict, text
 
-    exe = text(as_dict(as_dict(facts.get("pip")).get("interpreter")).get("executable")) \
+    return text(as_dict(as_dict(facts.get("pip")).get("interpreter")).get("executable")) \
         or text(as_dict(facts.get("python")).get("executable")) \
         or text(as_dict(facts.get("python_env")).get("executable")) or "python"
+
+
+def python_command(facts: dict[str, Any]) -> str:
+    """This interpreter, spelled for the shell of the machine the facts describe."""
+    exe = python_executable(facts)
     return shell_join([exe], shell_of_path(exe))
 
 

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import os
+from typing import Optional
+
 from envdoctor.probes import Probe, ProbeContext
+
+
+def venv_creator(prefix: str) -> Optional[str]:
+    """Which tool made the virtual environment at ``prefix``: "uv", "virtualenv" or
+    "venv" (its pyvenv.cfg says: uv writes ``uv = 0.x``, virtualenv ``virtualenv = 20.x``);
+    None when there is no pyvenv.cfg. A uv environment has no pip: install with
+    ``uv pip install --python ...``."""
+    try:
+        with open(os.path.join(prefix, "pyvenv.cfg"), encoding="utf-8",
+                  errors="replace") as fh:
+            keys = {line.split("=", 1)[0].strip().lower() for line in fh if "=" in line}
+    except (OSError, TypeError, ValueError):
+        return None
+    for tool in ("uv", "virtualenv"):
+        if tool in keys:
+            return tool
+    return "venv"
 
 
 def probe_python(ctx: ProbeContext) -> dict:
@@ -34,6 +54,7 @@ def probe_python(ctx: ProbeContext) -> dict:
         # ("error: externally-managed-environment") outside a virtual environment.
         "externally_managed": prefix == base and bool(snap.get("externally_managed")),
         "virtual_env": ctx.environ.get("VIRTUAL_ENV") or None,
+        "venv_creator": venv_creator(prefix) if prefix != base else None,
         "conda_prefix": ctx.environ.get("CONDA_PREFIX") or None,
         "compiler": snap.get("compiler"),
     }
