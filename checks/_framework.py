@@ -251,7 +251,7 @@ def live_error_text(name: str, facts: dict) -> Optional[str]:
 # ------------------------------------------------------------------ recommendations
 
 
-def _variant_fits(variant: dict, ccs: list[tuple[int, int]], facts: dict) -> Optional[str]:
+def variant_fits(variant: dict, ccs: list[tuple[int, int]], facts: dict) -> Optional[str]:
     """"ok" / "minor_compat" when this variant runs on every GPU with this driver,
     None when it does not."""
     if not all(covering_entry(variant.get("arch") or [], cc) for cc in ccs):
@@ -285,7 +285,7 @@ def recommend_torch(facts: dict, ccs: list[tuple[int, int]],
     for name, variants, same in order:
         best = None
         for variant_name, variant in variants.items():
-            fit = _variant_fits(variant, ccs, facts)
+            fit = variant_fits(variant, ccs, facts)
             if fit is None:
                 continue
             key = (rank.get(fit, 3), tuple(-x for x in version_tuple(variant.get("cuda"))))
