@@ -67,7 +67,7 @@ def test_a100_on_driver_535_gets_cu126_not_the_cuda_13_default(gpu):
     assert advice.fits and advice.build == "torch 2.14 cu126 (CUDA 12.6)"
     assert advice.index_url == "https://download.pytorch.org/whl/cu126"
     line = advice.commands[-1].line()
-    assert line == ('/home/me/venv/bin/python -m pip install "torch==2.14.*" '
+    assert line == ("/home/me/venv/bin/python -m pip install 'torch==2.14.*' "
                     "--index-url https://download.pytorch.org/whl/cu126")
     why = " ".join(advice.why)
     assert "gives the cu130 build (CUDA 13.0)" in why
@@ -114,6 +114,18 @@ def test_a_cpu_torch_is_replaced_and_its_companions_follow_at_matching_versions(
     first, second = advice.commands
     assert first.destructive and first.argv[-3:] == ["-y", "torch", "torchvision"]
     assert second.argv[4:6] == ["torch==2.13.0", "torchvision==0.28.*"]
+    # if the install fails after the uninstall, the engine puts the CPU build back
+    assert [c.line() for c in advice.restore] == [
+        "/home/me/venv/bin/python -m pip install torch==2.13.0+cpu torchvision==0.28.0+cpu "
+        "--index-url https://download.pytorch.org/whl/cpu"]
+
+
+def test_a_windows_interpreter_path_is_quoted_for_powershell(gpu):
+    facts = machine(gpu("rtx-4000-sff-ada-v13.xml"), system="Windows")
+    exe = r"C:\Users\me\my env\python.exe"
+    facts["python"]["executable"] = facts["pip"]["interpreter"]["executable"] = exe
+    line = advise("torch", facts).commands[-1].line()
+    assert line.startswith('& "C:\\Users\\me\\my env\\python.exe" -m pip install')
 
 
 def test_torchvision_alone_joins_a_fitting_cuda_torch_from_its_index(gpu):
@@ -121,7 +133,7 @@ def test_torchvision_alone_joins_a_fitting_cuda_torch_from_its_index(gpu):
     facts = machine(gpu("a100-sxm4-v12.xml"), torch=torch, dists={"torch": "2.14.0+cu126"})
     advice = advise("torchvision", facts)
     assert [c.line() for c in advice.commands] == [
-        '/home/me/venv/bin/python -m pip install torch==2.14.0 "torchvision==0.29.*" '
+        "/home/me/venv/bin/python -m pip install torch==2.14.0 'torchvision==0.29.*' "
         "--index-url https://download.pytorch.org/whl/cu126"]
 
 
@@ -253,7 +265,7 @@ def test_run_plans_asks_installs_and_checks_again(tmp_path):
     env = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(site),
            "FAKE_UV_LOG": str(log), "FAKE_SITE": str(site)}
     dry = run_envdoctor("install", "jax", "--installer", "uv", "--run", "--dry-run", env=env)
-    assert dry.returncode == 0 and "Dry run: nothing was changed." in dry.stdout
+    assert dry.returncode == 6 and "Dry run: nothing was changed" in dry.stdout
     assert not log.exists()
     declined = run_envdoctor("install", "jax", "--installer", "uv", "--run", env=env)
     assert declined.returncode == 5 and not log.exists()      # stdin is not a terminal

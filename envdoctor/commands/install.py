@@ -4,7 +4,8 @@ the default one; ``--run`` applies it through the fix engine (docs/install.md).
 
 Exit codes: 0 a build fits (and, with --run, it was installed and verified); 1 no build
 fits this machine (or, with --run, a step failed or the check afterwards did not pass);
-2 usage error; 5 --run declined (or stdin is not a terminal and --yes is absent).
+2 usage error; 5 --run declined (or stdin is not a terminal and --yes is absent); 6 --run
+--dry-run showed the plan; 130 interrupted.
 """
 
 # No `from __future__ import annotations` here: Typer reads the Annotated option
@@ -104,7 +105,7 @@ def install_command(
 
     Exit codes: 0 a build fits (with --run: installed and verified); 1 no build fits (with
     --run: a step failed or the check afterwards did not pass); 2 usage error; 5 --run
-    declined or not confirmed."""
+    declined or not confirmed; 6 --run --dry-run showed the plan."""
     from envdoctor.cli import _write_stdout, error
     from envdoctor.install.advice import advise
 

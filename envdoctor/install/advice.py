@@ -8,6 +8,7 @@ instead, and both agree because they are one piece of knowledge.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -18,16 +19,19 @@ PACKAGES = ("torch", "torchvision", "tensorflow", "jax", "cupy", "onnxruntime", 
 
 @dataclass
 class Command:
-    """One step: ``argv`` run without a shell; ``destructive`` for uninstalls."""
+    """One step: ``argv`` run without a shell; ``destructive`` for uninstalls. ``shell``
+    is how the line is quoted for display: the target machine's shell (hints.shell_of_path
+    of its interpreter), not this one's, so ``--from`` advice pastes right there."""
 
     title: str
     argv: list[str]
     destructive: bool = False
+    shell: Optional[str] = None
 
     def line(self) -> str:
-        from envdoctor.fixer import Step
+        from envdoctor.hints import shell_join
 
-        return Step(self.title, self.argv).command_line()
+        return shell_join(self.argv, self.shell)
 
 
 @dataclass
@@ -49,6 +53,9 @@ class Advice:
     notes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     expect: dict[str, str] = field(default_factory=dict)
+    # What puts back what the commands removed if a later one fails: reinstall the
+    # build that was there, from its own index.
+    restore: list[Command] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"package": self.package, "fits": self.fits, "build": self.build,
@@ -56,7 +63,9 @@ class Advice:
                 "commands": [{"title": c.title, "argv": c.argv, "line": c.line(),
                               "destructive": c.destructive} for c in self.commands],
                 "why": self.why, "notes": self.notes, "sources": self.sources,
-                "machine": self.machine, "expect": self.expect}
+                "machine": self.machine, "expect": self.expect,
+                "restore": [{"title": c.title, "argv": c.argv, "line": c.line()}
+                            for c in self.restore]}
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -647,4 +656,25 @@ def advise(package: str, facts: dict, installer_kind: str = "auto",
     installer, notes = choose_installer(machine, installer_kind)
     advice = ADVISORS[package](machine, facts, installer, release)
     advice.notes = notes + advice.notes
+    if advice.restore == [] and any(c.destructive for c in advice.commands):
+        advice.restore = _restore(machine, installer)
+    from envdoctor.hints import shell_of_path
+
+    for command in [*advice.commands, *advice.restore]:
+        command.shell = shell_of_path(installer.python)
     return advice
+
+
+def _restore(machine: Machine, installer: Installer) -> list[Command]:
+    """Reinstall the torch build an advice removes (same version, from its own index):
+    run by the fix engine when a step after the uninstall fails."""
+    fw = _fw()
+    torch = machine.installed.get("torch")
+    build = str((torch or {}).get("build") or "")
+    if not torch or not (build == "cpu" or re.fullmatch(r"cu\d{2,3}", build)):
+        return []
+    specs = [f"torch=={torch.get('version')}"]
+    specs += [f"{n}=={machine.distributions[n]}" for n in ("torchvision", "torchaudio")
+              if n in machine.distributions]
+    return [Command(f"Reinstall torch {torch.get('version')}",
+                    installer.install(specs, index_url=fw.index_url(build)))]

@@ -34,7 +34,10 @@ def plan_of(advice: Advice):
 
     steps = [Step(c.title, list(c.argv), destructive=c.destructive, timeout=1800.0,
                   key=f"install-{advice.package}-{i}") for i, c in enumerate(advice.commands, 1)]
-    return Plan(steps=steps, notes=list(advice.notes))
+    restore = [Step(c.title, list(c.argv), timeout=1800.0, key=f"restore-{advice.package}")
+               for c in advice.restore]
+    return Plan(steps=steps, notes=list(advice.notes), restore=restore,
+                restore_by_hand=[c.line() for c in advice.restore])
 
 
 def verify(advice: Advice, facts: dict[str, Any]) -> tuple[bool, str]:
@@ -88,7 +91,9 @@ def recheck(advice: Advice, say) -> bool:
 
 def run_advice(advice: Advice, *, dry_run: bool, yes: bool, out: Optional[TextIO] = None,
                stdin: Optional[TextIO] = None, interactive: Optional[bool] = None) -> int:
-    """``envdoctor install PACKAGE --run``; returns the exit code (fixer's codes)."""
+    """``envdoctor install PACKAGE --run``; returns the exit code (the fix engine's: 0
+    installed and verified, 1 failed, 5 declined, 6 a dry run showed a plan, 130
+    interrupted)."""
     from envdoctor import fixer
 
     out = out or sys.stdout
@@ -113,7 +118,7 @@ def run_advice(advice: Advice, *, dry_run: bool, yes: bool, out: Optional[TextIO
         return fixer.EXIT_OK
     outcome = fixer.confirm_and_run(plan_of(advice), say=say, out=out, stdin=stdin,
                                     interactive=interactive, admin=fixer.is_admin(),
-                                    dry_run=dry_run, yes=yes)
+                                    dry_run=dry_run, yes=yes, kept=[])
     if outcome.exit_code is not None:
         return outcome.exit_code
     say("Checking again...")
