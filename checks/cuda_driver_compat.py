@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from envdoctor.facts import as_dict, dicts
+from envdoctor.hardware.gpus import no_nvidia
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, skipped
 
@@ -95,7 +96,7 @@ def _forward_compat_hint(gpus: list, cuda: Any, driver: str, system: str) -> str
 
 @register("cuda.driver_compat", title="CUDA runtimes vs NVIDIA driver",
           tags=("cuda", "gpu", "nvidia", "driver"), needs=("nvidia", "cuda", "platform"),
-          uses=("frameworks",), codes=CODES)
+          uses=("frameworks", "amd"), codes=CODES)
 def check_driver_compat(facts: dict[str, Any]) -> Outcome:
     """For every CUDA runtime envdoctor found, is the NVIDIA driver new enough?
 
@@ -131,7 +132,7 @@ def check_driver_compat(facts: dict[str, Any]) -> Outcome:
                                "runtimes": []}
 
     if not nvidia.get("present") and not gpus:
-        return skipped("no NVIDIA GPU found", {"runtimes": [label(rt) for rt in found]})
+        return skipped(no_nvidia(facts), {"runtimes": [label(rt) for rt in found]})
 
     # libcuda itself.
     init_error = libcuda.get("init_error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from envdoctor.facts import dicts, strings
+from envdoctor.hardware.gpus import no_nvidia
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
 
@@ -120,7 +121,7 @@ def _check_torch(facts: dict, info: dict, gpus: list, findings: list, details: d
     title="Framework has kernels for the GPU architecture",
     tags=("framework", "gpu", "cuda"),
     needs=("frameworks", "nvidia"),
-    uses=("env", "packages", "platform", "pip", "python", "python_env"),
+    uses=("env", "packages", "platform", "pip", "python", "python_env", "amd"),
     codes={
         "framework.E010": "The installed PyTorch build has no kernels for this GPU's "
                           "architecture (\"no kernel image is available for execution on "
@@ -151,7 +152,7 @@ def check_arch(facts: dict):
     if not installed:
         return skipped("no deep-learning framework installed")
     if not fw.gpu_present(facts):
-        return skipped("no NVIDIA GPU found")
+        return skipped(no_nvidia(facts))
     gpus = fw.visible_gpus(facts) or fw.nvidia_gpus(facts)
     if not any(fw.parse_cc(g.get("compute_capability")) for g in gpus):
         return skipped("the GPUs' compute capabilities are unknown")

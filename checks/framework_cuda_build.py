@@ -4,6 +4,7 @@ GPU with this driver?"""
 from __future__ import annotations
 
 from envdoctor.facts import dicts
+from envdoctor.hardware.gpus import no_nvidia
 from envdoctor.hints import pip_command
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
@@ -106,7 +107,7 @@ def _cpu_only(name: str, info: dict, facts: dict, gpu_builds: list) -> Finding:
     title="Framework build matches GPU and driver",
     tags=("framework", "gpu", "cuda"),
     needs=("frameworks", "nvidia", "platform"),
-    uses=("env", "packages", "pip", "python", "python_env"),
+    uses=("env", "packages", "pip", "python", "python_env", "amd"),
     codes={
         "framework.E001": "An NVIDIA GPU is present but a CPU-only build of PyTorch, "
                           "TensorFlow or CuPy is installed.",
@@ -141,7 +142,7 @@ def check_cuda_build(facts: dict):
     if not installed:
         return skipped("no deep-learning framework installed")
     if not fw.gpu_present(facts):
-        return skipped("no NVIDIA GPU found")
+        return skipped(no_nvidia(facts))
     findings = []
     details: dict = {"frameworks": {}}
     gpu_builds = [n for n, info in installed.items() if not fw.is_cpu_only(n, info)]

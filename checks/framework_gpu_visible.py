@@ -6,6 +6,7 @@ from typing import Optional
 
 from envdoctor.facts import as_dict, dicts, strings
 from envdoctor.facts import text as as_text
+from envdoctor.hardware.gpus import no_nvidia
 from envdoctor.hints import pip_command
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, outcome, passed, skipped
@@ -238,7 +239,7 @@ def _macos(facts: dict, installed: dict) -> list[Finding]:
     title="Frameworks see the GPU",
     tags=("framework", "gpu"),
     needs=("frameworks", "nvidia", "platform", "env"),
-    uses=("packages", "pip", "python", "python_env"),
+    uses=("packages", "pip", "python", "python_env", "amd"),
     codes={
         "framework.E020": "PyTorch, TensorFlow or CuPy cannot use the GPU: a CPU-only "
                           "build is installed.",
@@ -312,7 +313,7 @@ def check_gpu_visible(facts: dict):
             return outcome(worst.message, findings, details)
         if details["frameworks"].get("torch", {}).get("sees") == "mps":
             return passed("PyTorch can use the Apple GPU (MPS)", details)
-        return skipped("no NVIDIA GPU found")
+        return skipped(no_nvidia(facts))
     skipped_live = as_dict(facts.get("frameworks")).get("live_skipped")
     seeing = []
     for name, info in sorted(installed.items()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from envdoctor.facts import as_dict, dicts, strings, text
+from envdoctor.hardware.gpus import no_nvidia
 from envdoctor.registry import register
 from envdoctor.result import ERROR, INFO, WARNING, Finding, Outcome, outcome, passed, skipped
 
@@ -59,7 +60,7 @@ def _gpu_names(gpus: list[dict]) -> str:
 
 
 @register("gpu.driver", title="NVIDIA GPU and driver", tags=("gpu", "nvidia", "driver"),
-          needs=("nvidia", "platform"), codes=CODES)
+          needs=("nvidia", "platform"), uses=("amd",), codes=CODES)
 def check_driver(facts: dict[str, Any]) -> Outcome:
     """Is there an NVIDIA GPU, and does its driver work?
 
@@ -85,9 +86,9 @@ def check_driver(facts: dict[str, Any]) -> Outcome:
     gpus = dicts(nvidia.get("gpus"))
     codes = _codes(nvidia)
     if not nvidia.get("present") and not gpus:
-        return skipped("no NVIDIA GPU found")
+        return skipped(no_nvidia(facts))
     if "NO_DEVICES" in codes and not kernel.get("pci_devices") and not gpus:
-        return skipped("no NVIDIA GPU found (nvidia-smi: No devices were found)")
+        return skipped(no_nvidia(facts, " (nvidia-smi: No devices were found)"))
 
     findings: list[Finding] = []
     details: dict[str, Any] = {"driver_version": nvidia.get("driver_version"),

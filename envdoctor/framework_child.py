@@ -192,6 +192,8 @@ def probe_torch(res: dict, torch) -> None:
         except Exception:
             pass
     res["devices"] = devices
+    if res.get("build_hip"):
+        probe_torch_rocm(res, torch, caught)
     stage("mps")
     try:
         mps = torch.backends.mps
@@ -221,6 +223,40 @@ def _torch_collect_env_extras(res: dict, torch) -> None:
         res["xpu_available"] = None
     if res.get("cuda_available"):
         res["cuda_module_loading"] = os.environ.get("CUDA_MODULE_LOADING", "")
+
+
+def probe_torch_rocm(res: dict, torch, caught: list) -> None:
+    """ROCm builds: the HIP version, MIOpen (torch.backends.cudnn answers for MIOpen on
+    ROCm; kept as torch's number), each GPU's gfx target (gcnArchName), and the test
+    kernel on every gfx target not tested yet (the CUDA path tests one GPU per
+    "capability", and two gfx targets can share one: gfx1030 and gfx1031 are both 10.3)."""
+    stage("rocm")
+    res["hip_version"] = str(torch.version.hip)
+    if res.get("cudnn") is not None:
+        res["miopen"] = res["cudnn"]
+    devices = res.get("devices") or []
+    for dev in devices:
+        try:
+            dev["gcn_arch"] = str(torch.cuda.get_device_properties(dev["index"]).gcnArchName)
+        except Exception as exc:
+            dev["gcn_arch_error"] = _err(exc)
+    tested = {d["gcn_arch"].split(":")[0] for d in devices
+              if "kernel_test" in d and d.get("gcn_arch")}
+    for dev in devices:
+        target = (dev.get("gcn_arch") or "").split(":")[0]
+        if not target or "kernel_test" in dev or target in tested:
+            continue
+        tested.add(target)
+        with warnings.catch_warnings(record=True) as kcaught:
+            warnings.simplefilter("always")
+            try:
+                x = torch.ones(4, device=f"cuda:{dev['index']}")
+                float((x * 2).sum().item())
+                torch.cuda.synchronize(dev["index"])
+                dev["kernel_test"] = "ok"
+            except Exception as exc:
+                dev["kernel_test"] = _err(exc)
+        caught.extend(kcaught)
 
 
 def probe_tensorflow(res: dict, tf) -> None:

@@ -28,7 +28,11 @@ class VendorSection:
 
 VENDOR_SECTIONS: list[VendorSection] = [
     VendorSection("nvidia", "nvidia", "compute_capability"),
+    VendorSection("amd", "amd", "gfx_target"),
 ]
+VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "apple": "Apple"}
+# The checks that cover a vendor's GPUs, named when an NVIDIA-only check skips.
+VENDOR_CHECKS = {"amd": "the rocm.* checks", "apple": "the apple.* checks"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,27 @@ def gpus(facts: dict[str, Any]) -> list[GpuRef]:
                                 number(gpu.get("memory_total_mib")), as_dict(gpu.get("pcie")),
                                 source))
     return found
+
+
+def describe(refs: list[GpuRef]) -> str:
+    """ "2 x AMD Instinct MI210, Apple M3 Pro": names with counts, in probe order."""
+    counts: dict[str, int] = {}
+    for ref in refs:
+        label = ref.name or f"{VENDOR_NAMES.get(ref.vendor, ref.vendor)} GPU"
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n} x {label}" if n > 1 else label for label, n in counts.items())
+
+
+def no_nvidia(facts: dict[str, Any], suffix: str = "") -> str:
+    """The skip reason of an NVIDIA-only check: "no NVIDIA GPU found", naming the GPUs of
+    other vendors (and the checks that cover them) when there are any."""
+    others = [g for g in gpus(facts) if g.vendor != "nvidia"]
+    base = "no NVIDIA GPU found" + suffix
+    if not others:
+        return base
+    vendors = sorted({g.vendor for g in others})
+    where = " and ".join(VENDOR_CHECKS.get(v, f"the {v} checks") for v in vendors)
+    return f"{base}; this machine's GPU is {describe(others)} (see {where})"
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ from envdoctor.probes import Probe, ProbeContext
 from envdoctor.redact import SECRET_NAME, redact_tokens
 
 ALLOWED_PREFIXES = ("CUDA_", "NVIDIA_", "CUDNN_", "NCCL_", "TF_", "XLA_", "JAX_", "TORCH_",
+                    "HSA_", "RCCL_", "MIOPEN_",
                     "PYTORCH_", "HIP_", "ROCR_", "ROCM_", "CUPY_", "OMP_", "MKL_", "KMP_",
                     "OPENBLAS_", "NVCC_")
 ALLOWED_NAMES = frozenset({
