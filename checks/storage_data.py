@@ -20,7 +20,7 @@ CODES = {
 }
 
 KIND_WORDS = {"hdd": "a rotating hard disk (HDD)", "ssd": "a SATA/SAS SSD", "nvme": "an NVMe SSD",
-              "virtual": "a virtual (cloud or VM) disk", "network": "a network file system",
+              "virtual": "a virtual (cloud) disk", "network": "a network file system",
               "object_store": "an object-store FUSE mount", "fuse": "a FUSE file system",
               "overlay": "the container's overlay layer", "tmpfs": "RAM (tmpfs)",
               "ram": "a RAM disk", "loop": "a loop device (a file mounted as a disk)",

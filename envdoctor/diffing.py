@@ -28,6 +28,7 @@ CATEGORIES = [
     ("packages", "Packages"),
     ("env", "Environment variables"),
     ("platform", "Operating system"),
+    ("bench", "Benchmarks (envdoctor bench)"),
     ("probes", "Probe runs"),
     ("other", "Other facts"),
 ]
@@ -81,6 +82,8 @@ def category(path: str) -> str:
     top = low.split(".", 1)[0].split("[", 1)[0]
     if top == "probes":
         return "probes"
+    if top == "bench":
+        return "bench"
     if top == "env":
         return "env"
     if top in ("frameworks", "framework", "torch", "tensorflow", "jax", "cupy"):
