@@ -334,9 +334,36 @@ def handle_termination() -> None:
             pass
 
 
+def _run_quick(kwargs: dict) -> None:
+    """Run ``check(**kwargs)`` and exit as typer's standalone mode would."""
+    try:
+        check(**kwargs)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:
+        if not (hasattr(exc, "show") and hasattr(exc, "exit_code")):
+            raise
+        exc.show()  # a click/typer usage exception: its own message and status
+        sys.exit(exc.exit_code)
+    sys.exit(0)
+
+
 def main() -> None:
     handle_termination()
-    app(args=default_to_check(sys.argv[1:]), prog_name="envdoctor")
+    args = default_to_check(sys.argv[1:])
+    if not args or args[0] == "check":
+        # The common command without typer's per-option validation layer (~90 ms with
+        # typer 0.28+, which imports pydantic): see envdoctor/quick_args.py.
+        from envdoctor.quick_args import parse
+
+        kwargs = parse(check, args[1:])
+        if kwargs is not None:
+            _run_quick(kwargs)
+    app(args=args, prog_name="envdoctor")
 
 
 if __name__ == "__main__":

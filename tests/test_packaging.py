@@ -68,3 +68,19 @@ def test_clean_venv_install_runs_check(wheel, tmp_path):
     top = subprocess.run([str(py), "-c", "import checks"], capture_output=True, text=True,
                          cwd=str(tmp_path), timeout=60)
     assert top.returncode != 0, "a top-level `checks` package must not be installed"
+
+
+def test_no_requirement_caps_a_version(wheel):
+    """Installing envdoctor into an environment must not downgrade what is there (typer,
+    packaging, nvidia-ml-py): no `<`, `<=`, `==` or `~=` on any runtime requirement."""
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(wheel) as zf:
+        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        text = zf.read(meta).decode("utf-8")
+    runtime = [Requirement(line.split(":", 1)[1].strip()) for line in text.splitlines()
+               if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    assert {r.name for r in runtime} >= {"typer", "packaging", "nvidia-ml-py"}
+    capped = [str(r) for r in runtime
+              if any(s.operator in ("<", "<=", "==", "~=", "===") for s in r.specifier)]
+    assert capped == []
