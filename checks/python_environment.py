@@ -46,8 +46,8 @@ def _activate_hint(env: dict[str, Any], conda: Any) -> str:
         "python.W105": "Packages installed by both conda and pip in this conda environment.",
         "python.I101": "Jupyter kernels exist but none runs this Python: what pip installs "
                        "here is not importable in those notebooks.",
-        "python.I102": "envdoctor runs from its own tool environment (pipx/uv), not your "
-                       "project's Python.",
+        "python.I102": "The examined Python is envdoctor's own tool environment (pipx/uv): "
+                       "no other Python was found to examine.",
     },
 )
 def check_environment(facts: Facts) -> Outcome:
@@ -67,6 +67,9 @@ def check_environment(facts: Facts) -> Outcome:
       `python -m ipykernel install --user --name NAME`.
     - packages installed by both conda and pip in a conda environment: conda's record and
       the files on disk disagree, and the next `conda install` can break them.
+    - the examined Python is a pipx/uv tool environment (envdoctor's own, when no other
+      Python was found): `envdoctor check --python PATH` or `--kernel NAME` examines
+      another one from outside, installing nothing there.
     """
     env = facts.get("python_env") or {}
     exe = text(env.get("executable")) or "python"
@@ -78,10 +81,12 @@ def check_environment(facts: Facts) -> Outcome:
     if tool:
         findings.append(Finding(
             "python.I102", INFO,
-            f"envdoctor runs from its own {tool} environment ({env.get('prefix')}), so these "
-            "checks describe that environment, not your project's Python",
-            hint="run `python -m pip install envdoctor && python -m envdoctor check` with "
-                 "your project's Python"))
+            f"the examined Python is a {tool} tool environment ({env.get('prefix')}), "
+            "not a project's: envdoctor examines the active environment ($VIRTUAL_ENV, "
+            "$CONDA_PREFIX) or the python3 on PATH, and found none other",
+            hint="name the Python to examine: envdoctor check --python /path/to/python "
+                 "(or a venv/conda folder), or --kernel NAME for a Jupyter kernel; "
+                 "nothing is installed there"))
 
     pip_mod = as_dict(env.get("pip_module"))
     if pip_mod.get("problem"):

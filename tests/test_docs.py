@@ -240,7 +240,9 @@ def test_every_command_option_and_argument_has_help_and_a_telling_metavar():
         for param in command.params:
             assert (getattr(param, "help", None) or "").strip(), f"{name} {param.name}: no help"
             takes_value = not getattr(param, "is_flag", False)
-            choices = getattr(param.type, "choices", None)
+            # click's param.type (typer < 0.28), typer's own type_descriptor (0.28+)
+            kind = getattr(param, "type", None) or getattr(param, "type_descriptor", None)
+            choices = getattr(kind, "choices", None)
             if takes_value and not choices and not param.metavar:
                 vague.append(f"{name} {param.opts[0]}")
     assert not vague, f"options that take a value without a metavar: {vague}"

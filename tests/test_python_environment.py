@@ -213,6 +213,9 @@ def test_pipx_environment_is_named_instead_of_blamed():
                             "same_as_this": False}]
     result = run_check("python.environment", facts_fixture(python_env=env))
     assert _codes(result) == ["python.I102"] and result.status.value == "pass"
+    # The way out is to name the Python to examine, not to install envdoctor into it.
+    assert "envdoctor check --python" in result.findings[0].hint
+    assert "pip install" not in result.findings[0].hint
 
 
 def test_this_machine_probe_never_raises_and_cli_report_is_valid(tmp_path):
