@@ -25,7 +25,56 @@ CODES = {
     "cuda.W104": "A cuDNN release that NVIDIA does not build for the CUDA major it is used "
                  "with.",
     "cuda.I101": "Several cuDNN versions are installed.",
+    "cuda.E104": "torch loaded another cuDNN than the one it was built with (\"cuDNN version "
+                 "incompatibility: PyTorch was compiled against (8, 3, 2) but linked against "
+                 "(8, 0, 3)\", pytorch/pytorch#80637); the LD_LIBRARY_PATH entry that "
+                 "shadows it is named.",
 }
+
+_INCOMPATIBLE = re.compile(r"compiled\s+against\s+\((\d+),\s*(\d+),\s*(\d+)\)\s+but\s+linked"
+                           r"\s+against\s+\((\d+),\s*(\d+),\s*(\d+)\)")
+
+
+def torch_cudnn_mismatch(facts: dict[str, Any]) -> Optional[Finding]:
+    """The torch child's "cuDNN version incompatibility" text, read: the cuDNN torch was
+    built with (bundled in torch/lib or its nvidia-cudnn wheel), the one it loaded, and the
+    LD_LIBRARY_PATH entry that holds the loaded one."""
+    frameworks = as_dict(facts.get("frameworks"))
+    live = as_dict(as_dict(frameworks.get("live")).get("torch"))
+    match = _INCOMPATIBLE.search(str(live.get("cudnn_error") or ""))
+    if not match:
+        return None
+    built = ".".join(match.groups()[:3])
+    linked = ".".join(match.groups()[3:])
+    loaded = [str(p) for p in (live.get("loaded_libraries") or [])
+              if "libcudnn" in str(p).rsplit("/", 1)[-1]]
+    variables = as_dict(as_dict(facts.get("env")).get("variables"))
+    entries = [e.rstrip("/") for e in str(variables.get("LD_LIBRARY_PATH") or "").split(":")
+               if e.strip()]
+    shadow = next((e for e in entries for p in loaded if p.rsplit("/", 1)[0].rstrip("/") == e),
+                  None)
+    if shadow is None:  # the cuda probe's view: an entry holding the linked version
+        shadow = next((str(e.get("where")) for e in dicts(as_dict(facts.get("cuda"))
+                       .get("cudnn")) if e.get("kind") == "ld_library_path"
+                       and str(e.get("version") or "").startswith(linked)), None)
+    torch = as_dict(as_dict(frameworks.get("installed")).get("torch"))
+    bundled = torch.get("bundled_cudnn") or []
+    where = ("bundled in torch/lib" if bundled else
+             f"from {torch.get('cudnn_source')}" if torch.get("cudnn_source") else "")
+    message = (f"torch {torch.get('version') or ''} was built with cuDNN {built}"
+               f"{' (' + where + ')' if where else ''} but loaded cuDNN {linked}"
+               + (f" from {loaded[0]}" if loaded else "")
+               + (f", found first through LD_LIBRARY_PATH entry {shadow}" if shadow else "")
+               + ": torch.backends.cudnn raises \"cuDNN version incompatibility\" and "
+               "convolutions fail").replace("  ", " ")
+    hint = (f"remove {shadow} from LD_LIBRARY_PATH (or `unset LD_LIBRARY_PATH`): the torch "
+            "wheel brings its own cuDNN" if shadow else
+            "unset LD_LIBRARY_PATH and LD_PRELOAD, which make the loader pick another "
+            f"libcudnn first; the torch wheel brings cuDNN {built} itself")
+    return Finding("cuda.E104", ERROR, message, hint=hint,
+                   details={"built_with": built, "loaded": linked, "loaded_from": loaded[:3],
+                            "ld_library_path_entry": shadow, "bundled": bundled[:4],
+                            "error": live.get("cudnn_error")})
 
 
 def cudnn_major(version: Any) -> Optional[int]:
@@ -46,7 +95,7 @@ def _label(entry: dict) -> str:
 
 
 @register("cuda.cudnn", title="cuDNN", tags=("cuda", "cudnn", "gpu"), needs=("cuda", "nvidia"),
-          uses=("frameworks", "platform"), codes=CODES)
+          uses=("frameworks", "platform", "env"), codes=CODES)
 def check_cudnn(facts: dict[str, Any]) -> Outcome:
     """Which cuDNN is installed, for which CUDA major, and does it fit the frameworks?
 
@@ -65,6 +114,12 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
     with the older library (pytorch/pytorch#80637; fix: unset LD_LIBRARY_PATH or drop
     that entry). Warns when a cuDNN wheel is built for a CUDA major nothing else uses.
 
+    Reads the torch child's "cuDNN version incompatibility: PyTorch was compiled against
+    (8, 3, 2) but linked against (8, 0, 3)" (torch 1.12 wheels bundle cuDNN 8.3.2 in
+    torch/lib; an LD_LIBRARY_PATH with cuDNN 8.0.3 wins the loader's search): cuda.E104
+    names the built-with and loaded versions, the file the child mapped, and the
+    LD_LIBRARY_PATH entry that shadows the bundled one.
+
     Each cuDNN found (and the one PyTorch actually loaded) is also compared with
     NVIDIA's cuDNN support matrix (envdoctor/data/cudnn_support.json): a release that
     does not support a GPU's compute capability fails (cuDNN 9.17 dropped Maxwell,
@@ -78,7 +133,8 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
     frameworks = as_dict(as_dict(facts.get("frameworks")).get("installed"))
     wants = {name: info for name, info in sorted(frameworks.items())
              if isinstance(info, dict) and info.get("cudnn")}
-    if not entries and not wants and not _cudnn_in_use([], facts):
+    if not entries and not wants and not _cudnn_in_use([], facts) \
+            and torch_cudnn_mismatch(facts) is None:
         return skipped("no cuDNN found and no framework needs one")
     findings: list[Finding] = []
     majors = {cudnn_major(e["version"]) for e in entries}
@@ -148,6 +204,9 @@ def check_cudnn(facts: dict[str, Any]) -> Outcome:
                 details={"wheel": wheel["where"], "cuda_majors": sorted(used_majors)}))
 
     findings.extend(_support_matrix(entries, facts))
+    mismatch = torch_cudnn_mismatch(facts)
+    if mismatch is not None:
+        findings.append(mismatch)
 
     distinct = sorted({str(e["version"]) for e in entries})
     if len(distinct) > 1:

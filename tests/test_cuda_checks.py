@@ -283,3 +283,28 @@ def test_cudnn_for_a_cuda_major_nvidia_does_not_build_warns():
     result = cudnn_on(gpu("NVIDIA A10G", "8.6"), [wheel("9.17.0", major=11)])
     assert "cuda.W104" in codes(result)
     assert "CUDA 12, 13" in next(f for f in result.findings if f.code == "cuda.W104").message
+
+
+def test_torch_loading_an_older_cudnn_names_the_ld_library_path_entry():
+    # pytorch/pytorch#80637: torch 1.12.0+cu113 bundles cuDNN 8.3.2 in torch/lib; an
+    # LD_LIBRARY_PATH entry with cuDNN 8.0.3 is found first.
+    error = ("RuntimeError: cuDNN version incompatibility: PyTorch was compiled  against "
+             "(8, 3, 2) but linked against (8, 0, 3)")
+    facts = facts_fixture(
+        cuda={"cudnn": [{"version": "8.0.3", "kind": "ld_library_path",
+                         "where": "/opt/cudnn-8.0.3/lib64", "cuda_major": 11}],
+              "runtimes": []},
+        nvidia=gpu("NVIDIA A100-SXM4-40GB", "8.0"),
+        env={"variables": {"LD_LIBRARY_PATH": "/usr/local/lib:/opt/cudnn-8.0.3/lib64"}},
+        frameworks={"installed": {"torch": {"version": "1.12.0+cu113", "cuda": "11.3",
+                                            "build": "cu113",
+                                            "bundled_cudnn": ["libcudnn.so.8"]}},
+                    "live": {"torch": {"status": "ok", "cudnn": None, "cudnn_error": error,
+                                       "loaded_libraries": [
+                                           "/opt/cudnn-8.0.3/lib64/libcudnn.so.8.0.3"]}}})
+    result = run_check("cuda.cudnn", facts)
+    finding = next(f for f in result.findings if f.code == "cuda.E104")
+    assert result.status.value == "fail"
+    assert "built with cuDNN 8.3.2 (bundled in torch/lib)" in finding.message
+    assert "loaded cuDNN 8.0.3 from /opt/cudnn-8.0.3/lib64/libcudnn.so.8.0.3" in finding.message
+    assert finding.hint.startswith("remove /opt/cudnn-8.0.3/lib64 from LD_LIBRARY_PATH")

@@ -168,8 +168,15 @@ def torch_static(dist, by_key: dict) -> dict:
         info["build"] = local or "xpu"
     else:
         info["build"] = "cpu"
-    # cuDNN as pip wheels pin it (nvidia-cudnn-cu12 ...); the live probe reports the
-    # one actually loaded.
+    # torch 1.x wheels carry cuDNN in torch/lib (libcudnn.so.8 ...); 2.x pulls it from
+    # the nvidia-cudnn-cuXX wheel. The live probe reports the one actually loaded.
+    try:
+        lib = os.path.join(dist.site, "torch", "lib")
+        bundled = sorted(f for f in os.listdir(lib) if f.startswith("libcudnn"))
+    except OSError:
+        bundled = []
+    if bundled:
+        info["bundled_cudnn"] = bundled[:12]
     for key in ("nvidia-cudnn-cu13", "nvidia-cudnn-cu12", "nvidia-cudnn-cu11"):
         if key in by_key:
             info["cudnn"] = by_key[key].version
