@@ -470,8 +470,57 @@ def probe_torch_numpy(res: dict, torch) -> None:
     res["numpy"] = entry
 
 
+# The CUDA libraries CuPy loads on demand (cupy.show_config lists them): NVRTC compiles
+# every elementwise kernel, cuRAND backs cupy.random, nvJitLink links CUDA 12+ code.
+CUPY_LIBRARIES = {"nvrtc": ("cupy.cuda.nvrtc", "getVersion"),
+                  "curand": ("cupy.cuda.curand", "getVersion"),
+                  "nvjitlink": ("cupy_backends.cuda.libs.nvjitlink", "getVersion")}
+
+
+def probe_cupy_libraries(res: dict, cupy) -> None:
+    """Which of the CUDA libraries CuPy needs it can load, and their versions; a CuPy
+    for CUDA 12 next to only a CUDA 13 toolkit cannot load libnvrtc.so.12."""
+    import importlib
+
+    found = {}
+    for name, (module, func) in CUPY_LIBRARIES.items():
+        stage(f"cupy {name}")
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            found[name] = {"status": "unknown", "error": f"this CuPy has no {module}"}
+            continue
+        except BaseException as exc:
+            found[name] = {"status": "error", "error": _err(exc)}
+            continue
+        try:
+            version = getattr(mod, func)()
+            found[name] = {"status": "ok", "version": ".".join(str(v) for v in version)
+                           if isinstance(version, (tuple, list)) else str(version)}
+        except BaseException as exc:
+            found[name] = {"status": "error", "error": _err(exc)}
+    res["libraries"] = found
+
+
+def probe_cupy_kernel(res: dict, cupy) -> None:
+    """One tiny elementwise kernel (NVRTC-compiled) on each GPU CuPy lists."""
+    for dev in res.get("devices") or []:
+        if dev.get("error") is not None:
+            continue
+        stage("kernel")
+        try:
+            with cupy.cuda.Device(dev["index"]):
+                x = cupy.arange(4, dtype="float32")
+                value = float((x * 2).sum())
+                cupy.cuda.Stream.null.synchronize()
+            dev["kernel_test"] = "ok" if value == 12.0 else f"wrong result {value}"
+        except BaseException as exc:
+            dev["kernel_test"] = _err(exc)
+
+
 # Run after the framework's probe, in this order; each one is guarded by main().
-EXTRA_PROBES = {"torch": (probe_torch_numpy, probe_torch_companions, probe_torch_extensions)}
+EXTRA_PROBES = {"torch": (probe_torch_numpy, probe_torch_companions, probe_torch_extensions),
+                "cupy": (probe_cupy_libraries, probe_cupy_kernel)}
 
 # Each probe gets the result dict and the framework's top-level module, which main()
 # has imported (and timed) already.
