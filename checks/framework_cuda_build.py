@@ -60,12 +60,20 @@ def _torch_hint(facts: dict, info: dict, why: str) -> tuple[str, dict]:
 
 def _tf_cuda_hint(facts: dict) -> str:
     """The newest TensorFlow whose tested CUDA this driver fully supports."""
-    for row in fw.tensorflow_builds()["releases"]:
+    data = fw.tensorflow_builds()
+    since = fw.version_tuple(data.get("and_cuda_since") or "2.14")
+    for row in data["releases"]:
         verdict = fw.driver_verdict(row["cuda"], facts)
         if verdict and verdict.get("verdict") == "ok":
-            return (f"{pip_command(facts)} install \"tensorflow[and-cuda]=={row['max']}.*\" "
-                    f"(built for CUDA "
-                    f"{row['cuda']}, cuDNN {row['cudnn']})")
+            if fw.version_tuple(row["max"]) >= since:
+                return (f"{pip_command(facts)} install \"tensorflow[and-cuda]=={row['max']}.*\""
+                        f" (built for CUDA {row['cuda']}, cuDNN {row['cudnn']})")
+            # Before 2.14 there is no [and-cuda] extra: CUDA and cuDNN come separately; the
+            # 1.x GPU build is its own distribution (tensorflow-gpu).
+            dist = row.get("distribution") or "tensorflow"
+            return (f"{pip_command(facts)} install \"{dist}=={row['max']}.*\" with CUDA "
+                    f"{row['cuda']} and cuDNN {row['cudnn']} installed separately (this "
+                    "release has no [and-cuda] extra)")
     return "upgrade the NVIDIA driver"
 
 

@@ -469,3 +469,25 @@ def test_torch_before_1_6_has_no_arch_list_and_its_test_kernel_is_read_instead()
     assert "did not import" not in finding.message
     assert "before torch 1.6" in finding.message and "test kernel ran on 7.5" in finding.message
     assert result.status.value == "pass"
+
+
+def test_an_old_driver_gets_a_tensorflow_1_x_gpu_build_not_an_and_cuda_extra():
+    # Driver 410.79 supports CUDA 10.0 (TF 2.0), nothing newer; 390.46 only CUDA 9.x
+    # (TF 1.5-1.12, the tensorflow-gpu distribution).
+    tf = {"version": "2.15.0", "distribution": "tensorflow", "build": "cu122",
+          "cuda": "12.2", "cudnn": "8", "is_cuda_build": True}
+    for driver, want in (("410.79", '"tensorflow==2.0.*" with CUDA 10.0 and cuDNN 7.4'),
+                         ("390.46", '"tensorflow-gpu==1.12.*" with CUDA 9.0 and cuDNN 7 ')):
+        facts = make_facts(gpus=[TESLA_T4], driver=driver, installed={"tensorflow": tf})
+        hint = finding(run_check("framework.cuda_build", facts), "framework.E002").hint
+        assert want in hint, hint
+        assert "[and-cuda]==" not in hint
+
+
+def test_torch_1_12_cu102_from_the_table_has_no_kernels_for_an_rtx_4090():
+    # torch 1.12's default pip wheel is cu102: sm_37 sm_50 sm_60 sm_70 (its own warning).
+    facts = make_facts(gpus=[RTX_4090], installed={"torch": torch_info("1.12.1", "10.2")})
+    result = run_check("framework.arch", facts)
+    e010 = finding(result, "framework.E010")
+    assert "sm_37 sm_50 sm_60 sm_70" in e010.message
+    assert "torch_builds.json" in e010.details["arch_source"]
