@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,16 +54,28 @@ def heavy_site(tmp_path_factory: Any):
     ENVDOCTOR_HEAVY_DIR when set). Put it on PYTHONPATH to add them to the heavy venv."""
     base = Path(os.environ.get("ENVDOCTOR_HEAVY_DIR") or tmp_path_factory.mktemp("heavy"))
 
-    def make(name: str, *requirements: str, python: Optional[str] = None) -> Path:
+    def make(name: str, *requirements: str, python: Optional[str] = None,
+             deps: bool = False, then: tuple = ()) -> Path:
+        """``deps``: with their dependencies; ``then``: requirements installed over
+        them afterwards without dependencies (a mismatched pair: jax, then an older
+        jaxlib)."""
         target = base / name
         if not (target / ".done").exists():
             shutil.rmtree(target, ignore_errors=True)
-            proc = subprocess.run([python or sys.executable, "-m", "pip", "install", "-q",
-                                   "--no-deps", "--only-binary=:all:", "--target",
-                                   str(target), *requirements], capture_output=True,
-                                  text=True, timeout=1200)
-            if proc.returncode != 0:
-                pytest.fail(f"pip could not install {requirements}: {proc.stderr[-2000:]}")
+            steps = [(requirements, deps)] + ([(tuple(then), False)] if then else [])
+            for reqs, with_deps in steps:
+                if reqs is not requirements:  # `then`: drop the metadata it replaces
+                    for req in reqs:
+                        stem = re.split(r"[=<>!~ \[;]", req, 1)[0].replace("-", "_")
+                        for old in target.glob(f"{stem}-*.dist-info"):
+                            shutil.rmtree(old, ignore_errors=True)
+                proc = subprocess.run(
+                    [python or sys.executable, "-m", "pip", "install", "-q", "--upgrade",
+                     *([] if with_deps else ["--no-deps"]), "--only-binary=:all:",
+                     "--target", str(target), *reqs],
+                    capture_output=True, text=True, timeout=1200)
+                if proc.returncode != 0:
+                    pytest.fail(f"pip could not install {reqs}: {proc.stderr[-2000:]}")
             (target / ".done").write_text("ok", encoding="utf-8")
         return target
 

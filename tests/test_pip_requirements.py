@@ -187,3 +187,19 @@ def test_a_jaxlib_pin_that_breaks_import_jax_is_the_primary_cause(tmp_path):
     primary = report.primary_cause(results)
     assert (primary["check"], primary["code"]) == ("pip.requirements", "pip.E202")
     assert {"check": "framework.gpu_visible", "code": "framework.E028"} in primary["secondary"]
+
+
+@pytest.mark.heavy
+def test_real_jax_with_an_older_jaxlib_starts_at_the_pin(heavy_site):
+    """The issue's case with the real wheels: jax 0.10.2 next to jaxlib 0.9.2."""
+    site = heavy_site("jax-mismatch", "jax==0.10.2", deps=True, then=("jaxlib==0.9.2",))
+    proc = run_envdoctor("check", "--json", "--only", "pip.requirements,framework",
+                         env={"PYTHONPATH": str(site), "ENVDOCTOR_FRAMEWORK_TIMEOUT": "60"},
+                         timeout=300)
+    report = json.loads(proc.stdout)
+    validate_report(report)
+    live = report["facts"]["frameworks"]["live"]["jax"]
+    assert live["status"] == "error" and "jaxlib" in live["error"], live
+    primary = report["summary"]["primary_cause"]
+    assert (primary["check"], primary["code"]) == ("pip.requirements", "pip.E202"), primary
+    assert "jaxlib" in primary["message"]
