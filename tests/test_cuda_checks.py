@@ -308,3 +308,24 @@ def test_torch_loading_an_older_cudnn_names_the_ld_library_path_entry():
     assert "built with cuDNN 8.3.2 (bundled in torch/lib)" in finding.message
     assert "loaded cuDNN 8.0.3 from /opt/cudnn-8.0.3/lib64/libcudnn.so.8.0.3" in finding.message
     assert finding.hint.startswith("remove /opt/cudnn-8.0.3/lib64 from LD_LIBRARY_PATH")
+
+
+@pytest.mark.heavy
+def test_real_tensorflow_cuda_build_on_a_cpu_only_runner_passes_fail_on_warn(heavy_site):
+    """The plain `tensorflow` wheel is a CUDA build: on a CPU-only runner it must not get a
+    missing-cuDNN warning, and its build info keeps cuda_compute_capabilities a list."""
+    site = heavy_site("tensorflow", "tensorflow==2.21.0", deps=True)
+    proc = run_envdoctor("check", "--json", "--fail-on", "warn", "--only",
+                         "cuda.cudnn,framework.gpu_visible,framework.cuda_build",
+                         env={"PYTHONPATH": str(site), "ENVDOCTOR_FRAMEWORK_TIMEOUT": "120"},
+                         timeout=600)
+    report = json.loads(proc.stdout)
+    validate_report(report)
+    checks = {c["id"]: c for c in report["checks"]}
+    assert checks["cuda.cudnn"]["status"] == "skip", checks["cuda.cudnn"]
+    live = report["facts"]["frameworks"]["live"]["tensorflow"]
+    assert live["status"] == "ok", live
+    caps = live["build_info"]["cuda_compute_capabilities"]
+    assert isinstance(caps, list) and caps and all(isinstance(c, str) for c in caps)
+    assert report["facts"]["frameworks"]["installed"]["tensorflow"]["is_cuda_build"] is True
+    assert proc.returncode == 0, [(c["id"], c["status"]) for c in report["checks"]]
