@@ -66,7 +66,7 @@ def heavy_site(tmp_path_factory: Any):
             for reqs, with_deps in steps:
                 if reqs is not requirements:  # `then`: drop the metadata it replaces
                     for req in reqs:
-                        stem = re.split(r"[=<>!~ \[;]", req, 1)[0].replace("-", "_")
+                        stem = re.split(r"[=<>!~ \[;]", req, maxsplit=1)[0].replace("-", "_")
                         for old in target.glob(f"{stem}-*.dist-info"):
                             shutil.rmtree(old, ignore_errors=True)
                 proc = subprocess.run(
