@@ -204,3 +204,36 @@ def test_cli_only_build_on_this_machine():
     assert {c["id"] for c in report["checks"]} == {"build.host_compiler", "build.cuda_paths",
                                                    "build.jit_extensions"}
     assert all(c["status"] != "error" for c in report["checks"]), report["checks"]
+
+
+# -- a pasted collect_env (envdoctor/readers) -------------------------------------------------
+
+def _pasted(name: str) -> dict:
+    from conftest import REPO
+
+    proc = run_envdoctor("check", "--json", "--from",
+                         str(REPO / "tests" / "data" / "pastes" / name), "--only", "build")
+    return json.loads(proc.stdout)
+
+
+def test_a_pasted_collect_env_fills_the_toolchain_facts_and_is_judged():
+    """pytorch/pytorch#46973 (Colab): GCC 7.5.0, CMake 3.12.0, clang 6.0.0, nvcc 10.1.243;
+    CUDA 10.1 accepts GCC up to 8."""
+    report = _pasted("05-pytorch-46973-colab-t4.txt")
+    toolchain = report["facts"]["toolchain"]
+    assert toolchain["compilers"]["gcc"]["version"] == "7.5.0"
+    assert toolchain["compilers"]["clang"]["version"] == "6.0.0"
+    assert toolchain["cmake"]["version"] == "3.12.0"
+    assert toolchain["nvcc"]["full_version"] == "10.1.243"
+    check = next(c for c in report["checks"] if c["id"] == "build.host_compiler")
+    assert check["status"] == "pass" and "gcc 7.5.0 (accepted)" in check["summary"]
+    others = [c for c in report["checks"] if c["id"] != "build.host_compiler"]
+    assert all(c["status"] == "skip" for c in others)
+
+
+def test_a_pasted_windows_collect_env_does_not_take_mingw_gcc_for_nvccs_compiler():
+    """pytorch/pytorch#40682: Windows, MinGW GCC 9.2.0 on PATH, CUDA 10.1: nvcc uses
+    MSVC there, which collect_env does not show, so the pair is not judged."""
+    report = _pasted("01-pytorch-40682-windows-quoted.txt")
+    check = next(c for c in report["checks"] if c["id"] == "build.host_compiler")
+    assert check["status"] == "skip"

@@ -167,6 +167,39 @@ def _facts(dump: Dump, values: dict[str, str], blocks: dict[str, list[str]]) -> 
     extra = {k: v for k, v in extra.items() if v}
     if extra:
         put(dump, "toolchain.collect_env", extra)
+    _toolchain(dump, values)
+
+
+def _toolchain(dump: Dump, values: dict[str, str]) -> None:
+    """GCC, clang, CMake and nvcc in the live probe's shape (docs/report-schema.md,
+    "toolchain"), read with the same parsers as the live probe. collect_env runs
+    ``gcc --version`` and ``nvcc --version`` from PATH: nvcc's host compiler is taken to
+    be that gcc (g++ of the same release) on Linux, so build.host_compiler can judge the
+    pair."""
+    from envdoctor.toolchain import versions
+
+    said = {k: clean(values.get(k)) for k in ("gcc", "clang", "cmake", "cuda_runtime")}
+    said = {k: v for k, v in said.items() if v and v.lower() not in ("could not collect",
+                                                                      "n/a", "none")}
+    gcc = versions.gcc(f"gcc {said['gcc']}") if "gcc" in said else None
+    clang = versions.clang(f"clang version {said['clang']}") if "clang" in said else None
+    cmake = versions.cmake(f"cmake {said['cmake']}") if "cmake" in said else None
+    runtime = version_in(said.get("cuda_runtime"))
+    where = "(collect_env)"
+    if gcc:
+        put(dump, "toolchain.compilers.gcc", dict(gcc, path=f"gcc {where}", error=None))
+    if clang:
+        put(dump, "toolchain.compilers.clang", dict(clang, path=f"clang {where}", error=None))
+    if cmake:
+        put(dump, "toolchain.cmake", dict(cmake, path=f"cmake {where}", error=None))
+    if runtime and major_minor(runtime):
+        put(dump, "toolchain.nvcc", {"path": f"nvcc {where}", "version": major_minor(runtime),
+                                     "full_version": runtime, "error": None,
+                                     "major": int(runtime.split(".")[0])})
+        # On Windows nvcc calls MSVC's cl.exe, which collect_env does not report.
+        if gcc and os_system(clean(values.get("os"))) == "Linux":
+            put(dump, "toolchain.nvcc_host", {**gcc, "compiler": "gcc", "from": "default",
+                                              "path": f"gcc {where}", "error": None})
 
 
 def _platform(dump: Dump, values: dict[str, str]) -> None:

@@ -47,6 +47,9 @@ RULES: dict[str, Rule] = {
                     complete=("packages.distributions",)),
     "python.interpreter": Rule("the Python version", needs=("python.version",)),
     "platform.os": Rule("the operating system", needs=("platform.system",)),
+    "build.host_compiler": Rule("the nvcc and gcc versions (collect_env's \"CUDA runtime "
+                                "version\" and \"GCC version\")",
+                                needs=("toolchain.nvcc", "toolchain.nvcc_host")),
     "pip.opencv": Rule("the full list of installed packages (pip list, pip freeze or conda "
                        "list)", needs=("packages.distributions",),
                        complete=("packages.distributions",)),
