@@ -96,7 +96,7 @@ def _forward_compat_hint(gpus: list, cuda: Any, driver: str, system: str) -> str
 
 @register("cuda.driver_compat", title="CUDA runtimes vs NVIDIA driver",
           tags=("cuda", "gpu", "nvidia", "driver"), needs=("nvidia", "cuda", "platform"),
-          uses=("frameworks", "amd"), codes=CODES)
+          uses=("frameworks", "amd", "apple"), codes=CODES)
 def check_driver_compat(facts: dict[str, Any]) -> Outcome:
     """For every CUDA runtime envdoctor found, is the NVIDIA driver new enough?
 

@@ -121,7 +121,7 @@ def _check_torch(facts: dict, info: dict, gpus: list, findings: list, details: d
     title="Framework has kernels for the GPU architecture",
     tags=("framework", "gpu", "cuda"),
     needs=("frameworks", "nvidia"),
-    uses=("env", "packages", "platform", "pip", "python", "python_env", "amd"),
+    uses=("env", "packages", "platform", "pip", "python", "python_env", "amd", "apple"),
     codes={
         "framework.E010": "The installed PyTorch build has no kernels for this GPU's "
                           "architecture (\"no kernel image is available for execution on "

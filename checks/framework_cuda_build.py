@@ -115,7 +115,7 @@ def _cpu_only(name: str, info: dict, facts: dict, gpu_builds: list) -> Finding:
     title="Framework build matches GPU and driver",
     tags=("framework", "gpu", "cuda"),
     needs=("frameworks", "nvidia", "platform"),
-    uses=("env", "packages", "pip", "python", "python_env", "amd"),
+    uses=("env", "packages", "pip", "python", "python_env", "amd", "apple"),
     codes={
         "framework.E001": "An NVIDIA GPU is present but a CPU-only build of PyTorch, "
                           "TensorFlow or CuPy is installed.",

@@ -239,7 +239,7 @@ def _macos(facts: dict, installed: dict) -> list[Finding]:
     title="Frameworks see the GPU",
     tags=("framework", "gpu"),
     needs=("frameworks", "nvidia", "platform", "env"),
-    uses=("packages", "pip", "python", "python_env", "amd"),
+    uses=("packages", "pip", "python", "python_env", "amd", "apple"),
     codes={
         "framework.E020": "PyTorch, TensorFlow or CuPy cannot use the GPU: a CPU-only "
                           "build is installed.",

@@ -60,7 +60,7 @@ def _gpu_names(gpus: list[dict]) -> str:
 
 
 @register("gpu.driver", title="NVIDIA GPU and driver", tags=("gpu", "nvidia", "driver"),
-          needs=("nvidia", "platform"), uses=("amd",), codes=CODES)
+          needs=("nvidia", "platform"), uses=("amd", "apple"), codes=CODES)
 def check_driver(facts: dict[str, Any]) -> Outcome:
     """Is there an NVIDIA GPU, and does its driver work?
 

@@ -84,7 +84,7 @@ def _measured(facts: dict[str, Any], vendor: str, index: int) -> dict[str, float
 
 
 @register("gpu.precision", title="GPU number formats (FP16, BF16, TF32, FP8, FP64)",
-          tags=("gpu", "performance"), needs=("nvidia", "env"), uses=("amd", "bench"),
+          tags=("gpu", "performance"), needs=("nvidia", "env"), uses=("amd", "apple", "bench"),
           codes=CODES)
 def check_precision(facts):
     """Which number formats each GPU runs fast, from its architecture (the CUDA compute

@@ -40,7 +40,8 @@ def _gpu_memory(facts: dict[str, Any]) -> list[tuple[str, float, float | None]]:
 
 
 @register("system.memory", title="Memory a job can use (RAM, swap, cgroup limit)",
-          tags=("system", "memory", "performance"), needs=("memory",), uses=("nvidia", "amd"),
+          tags=("system", "memory", "performance"), needs=("memory",),
+          uses=("nvidia", "amd", "apple"),
           codes=CODES)
 def check_memory(facts):
     """RAM total and available (/proc/meminfo), swap, and the cgroup v1/v2 memory limit

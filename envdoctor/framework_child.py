@@ -201,6 +201,8 @@ def probe_torch(res: dict, torch) -> None:
         res["mps_available"] = bool(mps.is_available())
     except Exception:
         res["mps_built"] = res["mps_available"] = False
+    if res.get("mps_available"):
+        probe_torch_mps(res, torch, caught)
     _torch_collect_env_extras(res, torch)
     res["warnings"] = _warning_texts(caught)
     res["loaded_libraries"] = _loaded_libraries()
@@ -257,6 +259,24 @@ def probe_torch_rocm(res: dict, torch, caught: list) -> None:
             except Exception as exc:
                 dev["kernel_test"] = _err(exc)
         caught.extend(kcaught)
+
+
+def probe_torch_mps(res: dict, torch, caught: list) -> None:
+    """Apple's GPU through MPS: one tiny op, the only sure test that MPS works (an
+    available backend can still fail on first use, e.g. in a VM)."""
+    stage("mps_kernel")
+    with warnings.catch_warnings(record=True) as kcaught:
+        warnings.simplefilter("always")
+        try:
+            x = torch.ones(4, device="mps")
+            float((x * 2).sum().item())
+            sync = getattr(getattr(torch, "mps", None), "synchronize", None)
+            if sync is not None:
+                sync()
+            res["mps_test"] = "ok"
+        except Exception as exc:
+            res["mps_test"] = _err(exc)
+    caught.extend(kcaught)
 
 
 def probe_tensorflow(res: dict, tf) -> None:

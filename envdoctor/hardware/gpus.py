@@ -29,6 +29,7 @@ class VendorSection:
 VENDOR_SECTIONS: list[VendorSection] = [
     VendorSection("nvidia", "nvidia", "compute_capability"),
     VendorSection("amd", "amd", "gfx_target"),
+    VendorSection("apple", "apple", "metal_family"),
 ]
 VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "apple": "Apple"}
 # The checks that cover a vendor's GPUs, named when an NVIDIA-only check skips.
