@@ -23,10 +23,16 @@ READERS = ("envdoctor_report", "collect_env", "nvidia_smi_query", "nvidia_smi_ta
            "nvcc", "jax_env", "tensorflow_env", "transformers_env", "pip_list",
            "conda_list", "torch_oneliner")
 
-# Pastes larger than this are refused (exit 2): GitHub caps an issue body at 65,536
-# characters; a whole `nvidia-smi -q` of 8 GPUs or a pip freeze of 500 packages stays
-# far below 1 MiB.
+MAX_DUMPS_PER_FORMAT = 20
+
+# Files larger than this are refused (exit 2); an envdoctor JSON report of a big
+# environment stays far below it.
 MAX_PASTE_BYTES = 4 * 1024 * 1024
+# Text other than a JSON report is searched for dumps up to this size: GitHub caps an
+# issue body at 65,536 characters; a whole `nvidia-smi -q` of 8 GPUs or a pip freeze of
+# 500 packages stays far below it. (Searching is linear: about 1 s per MiB of the worst
+# text, lines that all look like the start of a dump.)
+MAX_TEXT_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -79,9 +85,12 @@ def find_dumps(text: str) -> list[Dump]:
     from envdoctor.readers.text import split_lines
 
     lines = split_lines(text)
+    low = text.lower()
     dumps: list[Dump] = []
     taken: list[tuple[int, int]] = []
     for module in reader_modules():
+        if not any(sign in low for sign in getattr(module, "SIGNS", ("",))):
+            continue
         try:
             found = module.find(lines)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError,
@@ -91,6 +100,12 @@ def find_dumps(text: str) -> list[Dump]:
             found = [Dump(getattr(module, "FORMAT", module.__name__), "unreadable "
                           + getattr(module, "TITLE", module.__name__), 0, 0, used=False,
                           notes=[f"could not be read: {type(exc).__name__}"])]
+        if len(found) > MAX_DUMPS_PER_FORMAT:
+            # Real issues hold a few dumps; thousands are junk (or an attack on the time
+            # this takes): the first ones are read and the report says how many were not.
+            found[MAX_DUMPS_PER_FORMAT - 1].notes.append(
+                f"and {len(found) - MAX_DUMPS_PER_FORMAT} more of this format not read")
+            found = found[:MAX_DUMPS_PER_FORMAT]
         for dump in found:
             # A line belongs to one dump: collect_env quotes pip and conda lines, a JAX
             # printout embeds nvidia-smi; the more specific (earlier) reader keeps them.
@@ -107,9 +122,10 @@ def read_paste(raw: bytes) -> Paste:
     from envdoctor.readers.assemble import assemble
     from envdoctor.readers.text import normalise
 
-    if len(raw) > MAX_PASTE_BYTES:
-        raise PasteError(f"the paste is {len(raw):,} bytes; envdoctor reads at most "
-                         f"{MAX_PASTE_BYTES:,} (4 MiB)")
+    if len(raw) > MAX_TEXT_BYTES:
+        raise PasteError(f"the paste is {len(raw):,} bytes; envdoctor searches at most "
+                         f"{MAX_TEXT_BYTES:,} (1 MiB) of text for environment dumps (an "
+                         "envdoctor JSON report may be up to 4 MiB)")
     text = normalise(raw)
     dumps = find_dumps(text)
     return assemble(dumps, lines=text.count("\n") + 1)

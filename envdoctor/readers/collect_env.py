@@ -17,6 +17,8 @@ from envdoctor.readers.facts_builder import put
 from envdoctor.readers.text import clean, major_minor, normalise_name, os_system, version_in, yes_no
 
 FORMAT = "collect_env"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("pytorch version", "cuda used to build", "is debug build", "os:")
 TITLE = "PyTorch collect_env"
 
 KEYS = {
@@ -261,7 +263,13 @@ def _nvidia(dump: Dump, values: dict[str, str], gpu_lines: list[str], rocm: bool
     driver = version_in(values.get("driver"))
     gpus = []
     amd = []
+    joined: list[str] = []
     for line in gpu_lines:
+        if joined and _GPU.match(joined[-1]) and not _GPU.match(line):
+            joined[-1] += " " + line.strip()   # "GPU 0: NVIDIA GeForce" / "RTX 3090"
+        else:
+            joined.append(line)
+    for line in joined:
         match = _GPU.match(line)
         name = clean(match.group(2) if match else line)
         if not name:

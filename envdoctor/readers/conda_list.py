@@ -10,6 +10,8 @@ from envdoctor.readers.facts_builder import frameworks, put
 from envdoctor.readers.text import clean, normalise_name
 
 FORMAT = "conda"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("# packages in environment", "# name ")
 TITLE = "conda list"
 
 _HEADER = re.compile(r"^\s*#\s*(packages in environment at|Name\s+Version\s+Build)",

@@ -10,6 +10,8 @@ from typing import Any, Optional
 from envdoctor.readers import Dump
 
 FORMAT = "envdoctor"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("{",)
 TITLE = "envdoctor report"
 
 _FENCE = re.compile(r"^\s*```\s*json\s*$")

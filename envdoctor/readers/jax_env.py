@@ -10,6 +10,8 @@ from envdoctor.readers.facts_builder import put
 from envdoctor.readers.text import clean, version_in
 
 FORMAT = "jax"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("jaxlib",)
 TITLE = "jax.print_environment_info()"
 
 _LINE = re.compile(r"^\s*(jax|jaxlib|numpy|python|jax\.devices|process_count|platform)"

@@ -8,6 +8,8 @@ from envdoctor.readers import Dump
 from envdoctor.readers.facts_builder import put
 
 FORMAT = "nvcc"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("cuda compilation tools",)
 TITLE = "nvcc --version"
 
 _RELEASE = re.compile(r"Cuda compilation tools,\s*release\s*(\d+\.\d+),\s*V?(\d+(?:\.\d+)*)",

@@ -9,6 +9,8 @@ from envdoctor.readers.facts_builder import put
 from envdoctor.readers.text import clean
 
 FORMAT = "nvidia-smi-q"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("nvsmi log",)
 TITLE = "nvidia-smi -q"
 
 _FIELD = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9 ./()\-]*?)\s*:\s*(.*?)\s*$")

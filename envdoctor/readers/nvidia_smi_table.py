@@ -11,6 +11,9 @@ from envdoctor.readers.facts_builder import put
 from envdoctor.readers.text import clean
 
 FORMAT = "nvidia-smi"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("nvidia-smi", "driver/library version mismatch", "no devices were found", "gpu is lost",
+         "unable to determine the device handle", "insufficient permissions")
 TITLE = "nvidia-smi table"
 
 _HEADER = re.compile(r"NVIDIA-SMI\s+(\S+)\s+Driver Version:\s*(\S+)(?:\s+CUDA Version:\s*(\S+))?",

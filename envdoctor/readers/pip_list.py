@@ -9,6 +9,8 @@ from envdoctor.readers.facts_builder import frameworks, put
 from envdoctor.readers.text import clean, normalise_name
 
 FORMAT = "pip"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("==", " @ ", "package ")
 TITLE = "pip list / pip freeze"
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._\-]*"
@@ -65,7 +67,7 @@ def _freeze(lines: list[str], start: int) -> tuple[Dump | None, int]:
             break
         i += 1
     if len(dists) < MIN_FREEZE:
-        return None, start + 1
+        return None, end + 1
     return _dump(start, end, dists), end + 1
 
 

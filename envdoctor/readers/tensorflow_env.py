@@ -11,6 +11,8 @@ from envdoctor.readers.facts_builder import put
 from envdoctor.readers.text import clean, major_minor, version_in
 
 FORMAT = "tensorflow"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("is_cuda_build", "tensorflow version", "tf.version", "tf.__version__")
 TITLE = "TensorFlow environment"
 
 _BUILD_INFO = re.compile(r"(?:OrderedDict\(\[|\{)[^{}\[]{0,400}?'cpu_compiler'.{0,2000}?"

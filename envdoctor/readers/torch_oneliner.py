@@ -10,6 +10,8 @@ from envdoctor.readers.facts_builder import frameworks, put
 from envdoctor.readers.text import clean, yes_no
 
 FORMAT = "torch-oneliner"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("torch.__version__", "torch.cuda.is_available()")
 TITLE = "torch.__version__ / torch.cuda.is_available()"
 
 _VERSION_EXPR = re.compile(r"torch\.__version__")

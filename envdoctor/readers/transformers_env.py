@@ -10,6 +10,8 @@ from envdoctor.readers.facts_builder import frameworks, put
 from envdoctor.readers.text import clean, os_system, version_in, yes_no
 
 FORMAT = "hf-env"
+# Lower-case words one of which any dump of this format contains (a quick test first).
+SIGNS = ("version",)
 TITLE = "transformers-cli env"
 
 _LINE = re.compile(r"^\s*[-*]\s+`?([A-Za-z][\w ./-]*?)`?\s*(version)?\s*(\([^)]*\))?\s*:\s*(.*?)"
