@@ -163,13 +163,15 @@ def _facts(dump: Dump, values: dict[str, str], blocks: dict[str, list[str]]) -> 
     _cuda(dump, values, blocks["cudnn"])
     _cpu(dump, blocks["cpu"])
     _libraries(dump, blocks["libs"])
-    extra = {k: clean(values.get(k)) for k in ("gcc", "clang", "cmake", "cuda_module_loading",
-                                              "hip_runtime", "miopen", "xnnpack",
-                                              "xpu_available")}
-    extra = {k: v for k, v in extra.items() if v}
-    if extra:
-        put(dump, "toolchain.collect_env", extra)
     _toolchain(dump, values)
+    loading = clean(values.get("cuda_module_loading"), 40)
+    if loading and "frameworks.live.torch" in dump.known:
+        dump.facts["frameworks"]["live"]["torch"]["cuda_module_loading"] = loading
+    # collect_env lines no probe has a field for (HIP and MIOpen as torch reports them).
+    extra = {k: clean(values.get(k), 80) for k in ("hip_runtime", "miopen", "xnnpack",
+                                                    "xpu_available")}
+    for key, value in extra.items():
+        put(dump, f"collect_env.{key}", value)
 
 
 def _toolchain(dump: Dump, values: dict[str, str]) -> None:
@@ -363,7 +365,7 @@ def _libraries(dump: Dump, lines: list[str]) -> None:
         else:
             parts = rest.split()
             if len(parts) >= 2 and re.match(r"^\d", parts[1]):
-                conda[normalise_name(parts[0])] = {
+                conda[parts[0].lower()] = {
                     "version": clean(parts[1], 80) or "?",
                     "build": clean(parts[2], 80) if len(parts) > 2 else None,
                     "channel": clean(parts[3], 80) if len(parts) > 3 else None}

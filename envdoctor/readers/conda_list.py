@@ -47,7 +47,7 @@ def _read(lines: list[str], start: int) -> tuple[Dump | None, int]:
         name, version, build, channel = row.groups()
         if build == "<pip>":  # conda 4.3 and older: "name  version  <pip>"
             build, channel = None, "<pip>"
-        conda[normalise_name(name)] = {"version": clean(version, 80) or "?",
+        conda[name.lower()] = {"version": clean(version, 80) or "?",
                                        "build": clean(build, 80), "channel": clean(channel, 80)}
         end = i
         i += 1
@@ -55,7 +55,12 @@ def _read(lines: list[str], start: int) -> tuple[Dump | None, int]:
         return None, start + 1
     dump = Dump(FORMAT, TITLE, start + 1, end + 1)
     put(dump, "packages.conda", conda)
-    dists = {name: row["version"] for name, row in conda.items()}
+    # The conda probe's own shape (it reads conda-meta): [{name, version, build}].
+    put(dump, "conda.packages", [{"name": n, "version": r["version"], "build": r["build"]}
+                                 for n, r in conda.items()])
+    put(dump, "conda.count", len(conda))
+    put(dump, "conda.source", "conda list")
+    dists = {normalise_name(name): row["version"] for name, row in conda.items()}
     put(dump, "packages.distributions", dists)
     put(dump, "packages.count", len(dists))
     put(dump, "python.conda", True)

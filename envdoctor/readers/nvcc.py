@@ -33,5 +33,11 @@ def find(lines: list[str]) -> list[Dump]:
                    "kind": "toolkit", "where": "nvcc (pasted)", "exists": True, "nvcc": True}
         put(dump, "cuda.runtimes", [runtime])
         put(dump, "cuda.nvcc", {"version": match.group(1), "full_version": match.group(2)})
+        from envdoctor.toolchain import versions
+
+        tool = versions.nvcc(line)
+        if tool:
+            put(dump, "toolchain.nvcc", {"path": None, "error": None, **tool,
+                                         "source": "nvcc --version"})
         dumps.append(dump)
     return dumps
