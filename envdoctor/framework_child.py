@@ -492,9 +492,25 @@ def probe_torch_numpy(res: dict, torch) -> None:
 
 # The CUDA libraries CuPy loads on demand (cupy.show_config lists them): NVRTC compiles
 # every elementwise kernel, cuRAND backs cupy.random, nvJitLink links CUDA 12+ code.
-CUPY_LIBRARIES = {"nvrtc": ("cupy.cuda.nvrtc", "getVersion"),
-                  "curand": ("cupy.cuda.curand", "getVersion"),
-                  "nvjitlink": ("cupy_backends.cuda.libs.nvjitlink", "getVersion")}
+# Candidates in order: CuPy 14 loads them through cupy_backends.cuda.libs (an ImportError
+# "Failure finding libcurand.so..." when the library is missing) and NVIDIA's
+# cuda.pathfinder; older CuPy through cupy.cuda.<lib>.
+CUPY_LIBRARIES = {
+    "nvrtc": (("cupy_backends.cuda.libs.nvrtc", "getVersion", None),
+              ("cupy.cuda.nvrtc", "getVersion", None)),
+    "curand": (("cupy_backends.cuda.libs.curand", "getVersion", None),
+               ("cupy.cuda.curand", "getVersion", None)),
+    "nvjitlink": (("cuda.pathfinder", "load_nvidia_dynamic_lib", "nvJitLink"),),
+}
+
+
+def _library_answer(value) -> dict:
+    if isinstance(value, (tuple, list)):
+        return {"status": "ok", "version": ".".join(str(v) for v in value)}
+    path = getattr(value, "abs_path", None)
+    if path:
+        return {"status": "ok", "path": str(path)}
+    return {"status": "ok", "version": str(value)}
 
 
 def probe_cupy_libraries(res: dict, cupy) -> None:
@@ -503,22 +519,27 @@ def probe_cupy_libraries(res: dict, cupy) -> None:
     import importlib
 
     found = {}
-    for name, (module, func) in CUPY_LIBRARIES.items():
+    for name, candidates in CUPY_LIBRARIES.items():
         stage(f"cupy {name}")
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            found[name] = {"status": "unknown", "error": f"this CuPy has no {module}"}
-            continue
-        except BaseException as exc:
-            found[name] = {"status": "error", "error": _err(exc)}
-            continue
-        try:
-            version = getattr(mod, func)()
-            found[name] = {"status": "ok", "version": ".".join(str(v) for v in version)
-                           if isinstance(version, (tuple, list)) else str(version)}
-        except BaseException as exc:
-            found[name] = {"status": "error", "error": _err(exc)}
+        entry = {"status": "unknown", "error": "this CuPy has no binding for it"}
+        for module, func, arg in candidates:
+            try:
+                mod = importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name and module.startswith(exc.name):
+                    continue  # not in this CuPy: try the next spelling
+                entry = {"status": "error", "error": _err(exc)}
+                break
+            except BaseException as exc:  # CuPy 14: the library itself was not found
+                entry = {"status": "error", "error": _err(exc)}
+                break
+            try:
+                fn = getattr(mod, func)
+                entry = _library_answer(fn(arg) if arg else fn())
+            except BaseException as exc:
+                entry = {"status": "error", "error": _err(exc)}
+            break
+        found[name] = entry
     res["libraries"] = found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from conftest import facts_fixture, run_check
 from fake_frameworks import fake_cupy
 
@@ -61,3 +62,25 @@ def test_a_driver_older_than_cupys_cuda_major_fails_and_no_gpu_skips(tmp_path):
     none = facts_for(lv)
     none["nvidia"] = {"present": False, "gpus": []}
     assert run_check("framework.cupy", none).status.value == "skip"
+
+
+@pytest.mark.heavy
+def test_real_cupy_cuda12x_without_the_cuda12_libraries_records_what_it_cannot_load(
+        heavy_site):
+    """The real cupy-cuda12x on this machine, which has no CUDA libraries at all: the child
+    records CuPy's own loader errors for NVRTC, cuRAND and nvJitLink. The GPU (absent
+    here) is the only fake: added to the facts, the check names all three and the wheels
+    that bring them."""
+    site = heavy_site("cupy", "cupy-cuda12x==14.2.0", deps=True)
+    env = dict(os.environ, PYTHONPATH=str(site), ENVDOCTOR_FRAMEWORK_TIMEOUT="60")
+    lv = fp.run_children(["cupy"], ProbeContext(timeout=5.0, environ=env))["cupy"]
+    assert lv["status"] == "ok", lv
+    libs = lv["libraries"]
+    assert {k: v["status"] for k, v in libs.items()} == {
+        "nvrtc": "error", "curand": "error", "nvjitlink": "error"}, libs
+    assert "libnvrtc.so.12" in libs["nvrtc"]["error"]
+    result = run_check("framework.cupy", facts_for(lv))
+    e060 = result.findings[0]
+    assert e060.code == "framework.E060"
+    assert "NVRTC, cuRAND, nvJitLink" in e060.message
+    assert "nvidia-cuda-nvrtc-cu12 nvidia-curand-cu12 nvidia-nvjitlink-cu12" in e060.hint
