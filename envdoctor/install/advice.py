@@ -138,6 +138,8 @@ def _python_ok(package: str, release: str, machine: Machine) -> Optional[bool]:
     """Does ``release`` of ``package`` ship wheels for this Python? None: not in the table."""
     fw = _fw()
     want = machine.python_version[:2]
+    if not want:
+        return None
     for row in _python_rows(package):
         if fw.version_tuple(row["release"]) == fw.version_tuple(release)[:2]:
             low, high = (fw.version_tuple(v) for v in row["python"])
