@@ -97,7 +97,8 @@ def _problems_memoized(facts: Facts) -> tuple[dict, dict, list] | None:
         computed.append(find_problems(facts))
         return not any(computed[0])
 
-    clean = memoize("requirements-clean", inputs, compute)
+    clean = memoize("requirements-clean", inputs, compute,
+                    valid=lambda value: isinstance(value, bool))
     if computed:
         return computed[0]
     return ({}, {}, []) if clean else None

@@ -123,6 +123,9 @@ def check(
              "to the host name).")] = None,
     keep_hostname: Annotated[bool, typer.Option(
         "--keep-hostname", help="Keep the host name in the report (fleet runs).")] = False,
+    keep_gpu_uuids: Annotated[bool, typer.Option(
+        "--keep-gpu-uuids", help="Keep GPU and MIG UUIDs (persistent hardware ids; by "
+                                 "default each becomes GPU-redacted-0001...).")] = False,
     python: Annotated[Optional[str], typer.Option(
         "--python", metavar="PYTHON|ENV_DIR",
         help="Examine this Python (an interpreter, or a venv/conda folder) from outside; "
@@ -148,7 +151,8 @@ def check(
                           timeout=doctor.DEFAULT_TIMEOUT_S if timeout is None else timeout,
                           timeout_explicit=timeout is not None, fail_on=fail_on.value,
                           redact=not no_redact, no_frameworks=no_frameworks,
-                          python=python, kernel=kernel, data=data)
+                          python=python, kernel=kernel, data=data,
+                          keep_gpu_uuids=keep_gpu_uuids)
     unknown = doctor.unknown_selectors(opts)
     if unknown:
         raise error(f"no check, area or tag named {', '.join(map(repr, unknown))}; "

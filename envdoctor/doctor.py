@@ -28,6 +28,7 @@ class Options:
     timeout_explicit: bool = False
     fail_on: str = "fail"
     redact: bool = True
+    keep_gpu_uuids: bool = False  # GPU/MIG UUIDs are persistent hardware ids
     no_frameworks: bool = False
     data: Optional[str] = None                     # --data: the folder storage.data judges
     from_report: Optional[dict[str, Any]] = None   # a loaded report for --from
@@ -110,7 +111,7 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
         results = runner.run_checks(checks, facts)
     return build_report(facts, results, fail_on=opts.fail_on, redact=opts.redact,
                         source=source, duration_ms=(time.monotonic() - start) * 1000,
-                        keep_hostname=keep_hostname)
+                        keep_hostname=keep_hostname, keep_gpu_uuids=opts.keep_gpu_uuids)
 
 
 def run_pasted(checks: list[registry.Check], paste: Any) -> list[Any]:

@@ -100,7 +100,8 @@ def primary_cause(results: list[CheckResult]) -> Optional[dict[str, Any]]:
 def build_report(facts: Facts, results: list[CheckResult], *, fail_on: str = "fail",
                  redact: bool = True, source: Optional[dict[str, Any]] = None,
                  duration_ms: Optional[float] = None,
-                 keep_hostname: bool = False) -> dict[str, Any]:
+                 keep_hostname: bool = False, keep_gpu_uuids: bool = False
+                 ) -> dict[str, Any]:
     from envdoctor import __version__
 
     code = exit_code(results, facts, fail_on)
@@ -127,8 +128,8 @@ def build_report(facts: Facts, results: list[CheckResult], *, fail_on: str = "fa
     if redact:
         identity = current_identity()
         if keep_hostname:
-            identity = Identity(identity.user, identity.home, None)
-        redactor: Redactor = Redactor(identity)
+            identity = Identity(identity.user, identity.home, None, identity.others)
+        redactor: Redactor = Redactor(identity, keep_gpu_uuids=keep_gpu_uuids)
     else:
         redactor = NullRedactor()
     return redactor.apply(report)

@@ -213,4 +213,16 @@ def describe_cached(snapshot: dict[str, Any]) -> dict[str, Any]:
            "version": snapshot.get("version"), "os": os.name,
            "packaging": [packaging_dist.version, packaging_dist.path] if packaging_dist
             else None}
-    return memoize("target-tags", key, lambda: describe(snapshot))
+    return memoize("target-tags", key, lambda: describe(snapshot), valid=_valid_description)
+
+
+def _valid_description(value: Any) -> bool:
+    """The shape :meth:`Target.to_dict` writes, and a tag table of strings: anything else
+    in the cache file is recomputed, never believed."""
+    if not isinstance(value, dict) or not isinstance(value.get("tags"), (dict, list)):
+        return False
+    for name in ("implementation", "system", "machine"):
+        if not isinstance(value.get(name), str):
+            return False
+    return isinstance(value.get("python_version"), list) and all(
+        isinstance(part, int) for part in value["python_version"])
