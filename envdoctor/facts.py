@@ -9,7 +9,7 @@ run on a saved report (``envdoctor check --from report.json``).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Optional
 
 SCHEMA_VERSION = 1
 
@@ -140,15 +140,90 @@ def sanitize(facts: Facts) -> Facts:
     return clean
 
 
-def read_bytes(path: str) -> bytes:
-    """The bytes of the file ``path``, or of standard input for ``-``; OSError when it
-    cannot be read."""
+# The largest saved report envdoctor reads (diff, wheel --from, summarize per report):
+# a real report is 30 KB to 1 MB. Larger is not a report: it is refused before it is
+# read (a 61 MB paste took 50 s and 1.25 GB). ENVDOCTOR_MAX_REPORT_BYTES overrides it
+# (summarize also takes --max-report-size).
+MAX_REPORT_BYTES = 16 * 1024 * 1024
+
+
+def max_report_bytes() -> int:
+    import os
+
+    raw = os.environ.get("ENVDOCTOR_MAX_REPORT_BYTES", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return MAX_REPORT_BYTES
+    return value if value > 0 else MAX_REPORT_BYTES
+
+
+class NotARegularFile(OSError):
+    """A FIFO, device, socket or folder where a report file was expected."""
+
+
+def open_regular(path: str):  # -> BinaryIO
+    """``path`` opened for reading when it is a regular file (after symlinks); otherwise
+    :class:`NotARegularFile`. Never blocks: a FIFO is refused, not waited on, and a link
+    to /dev/zero is refused before a byte is read."""
+    import os
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device"
+                    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a folder"
+                    if stat.S_ISDIR(mode) else "not a regular file")
+            raise NotARegularFile(0, f"{what}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def file_size(fh) -> int:
+    import os
+
+    return os.fstat(fh.fileno()).st_size
+
+
+class TooLarge(OSError):
+    """A report file over the size limit."""
+
+
+def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
+    """The bytes of the regular file ``path``, or of standard input for ``-``, at most
+    ``limit`` (:func:`max_report_bytes` when None): :class:`TooLarge` over it (checked on
+    the size first, so a huge or sparse file is never read), :class:`NotARegularFile`
+    for a FIFO or device, OSError when it cannot be read."""
+    limit = max_report_bytes() if limit is None else limit
     if path == "-":
         import sys
 
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as fh:
-        return fh.read()
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        with open_regular(path) as fh:
+            size = file_size(fh)
+            if size > limit:
+                raise TooLarge(0, _too_large(limit))
+            # read(n) allocates n bytes up front: ask for what the file holds (+1 to see
+            # it grew), not for the limit
+            data = fh.read(size + 1)
+            if len(data) > size:
+                data += fh.read(limit + 1 - len(data))
+    if len(data) > limit:
+        raise TooLarge(0, _too_large(limit))
+    return data
+
+
+def _too_large(limit: int) -> str:
+    return (f"larger than {limit:,} bytes, the most envdoctor reads as one report "
+            "(ENVDOCTOR_MAX_REPORT_BYTES, or summarize --max-report-size, raise it)")
 
 
 def decode_report(raw: bytes, errors: str = "strict") -> str:
@@ -164,6 +239,8 @@ def load_report(path: str, accept_newer: bool = False) -> dict[str, Any]:
     only compares reports (``diff``) read a newer schema version too."""
     try:
         raw = read_bytes(path)
+    except TooLarge as exc:
+        raise ReportError(f"{path} is {exc.strerror}") from None
     except OSError as exc:
         raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
     return parse_report(raw, path, accept_newer)

@@ -414,7 +414,8 @@ def run_fix(name: str, *, dry_run: bool = False, yes: bool = False,
     env = PlanEnv(python=sys.executable, admin=admin, system=system, workdir=workdir)
     kept: list[bool] = []
     try:
-        return _plan_and_run(fix, fix.plan(report, env), found, admin=admin,
+        return _plan_and_run(fix, fix.plan(report, env), found, before=_errors(report),
+                             admin=admin,
                              dry_run=dry_run, yes=yes, interactive=bool(interactive),
                              stdin=stdin, out=out, say=say, kept=kept)
     finally:
@@ -499,11 +500,20 @@ def confirm_and_run(plan: Plan, *, say: Callable[[str], None], out: TextIO, stdi
     return RunOutcome(None, skipped)
 
 
+def _errors(report: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(str(f.get("code")), str(f.get("message")))
+            for c in report.get("checks") or [] for f in c.get("findings") or []
+            if f.get("level") == "error"}
+
+
 def _plan_and_run(fix: Fix, plan: Plan, found: list[dict[str, Any]], *, admin: bool,
                   dry_run: bool, yes: bool, interactive: bool, stdin: TextIO, out: TextIO,
-                  say: Callable[[str], None], kept: list[bool]) -> int:
+                  say: Callable[[str], None], kept: list[bool],
+                  before: set[tuple[str, str]]) -> int:
     """Show ``plan``, confirm, run it (restoring on failure), re-check. ``kept`` gets an
-    item when the work folder must outlive the run (a restore by hand needs it)."""
+    item when the work folder must outlive the run (a restore by hand needs it);
+    ``before`` holds the error findings before the repair."""
+    before_errors = before
     say(f"{fix.name}: {fix.title}")
     say("Problems found:")
     for finding in found:
@@ -528,6 +538,14 @@ def _plan_and_run(fix: Fix, plan: Plan, found: list[dict[str, Any]], *, admin: b
     remaining = problems(after, fix)
     for check in after.get("checks") or []:
         say(f"  {check_line(check)}")
+    # A repair must not break something else the checks it answers can see (a package
+    # that required the OpenCV variant just removed): new errors fail the repair.
+    broken = sorted(_errors(after) - before_errors)
+    if broken:
+        say("The repair left new problems:")
+        for code, message in broken:
+            say(f"  - {code}: {message}")
+        return EXIT_FAILED
     if remaining:
         say("The problem remains:")
         for finding in remaining:

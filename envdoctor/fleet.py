@@ -101,13 +101,22 @@ def check_report(data: Any) -> dict[str, Any]:
     return data
 
 
-def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
-    """(line number or None, report dict or error text) for each report in a file."""
+def read_reports(path: str, max_bytes: Optional[int] = None
+                 ) -> Iterator[tuple[Optional[int], Any]]:
+    """(line number or None, report dict or error text) for each report in a file.
+    Regular files only (a FIFO or a link to /dev/zero is an error, not a hang); each
+    report at most ``max_bytes`` (facts.max_report_bytes() by default)."""
+    from envdoctor.facts import TooLarge, max_report_bytes
+
+    limit = max_report_bytes() if max_bytes is None else max_bytes
     try:
         if path.lower().endswith(LINE_SUFFIXES):
-            yield from _read_lines(path)
+            yield from _read_lines(path, limit)
             return
-        raw = read_bytes(path)
+        raw = read_bytes(path, limit)
+    except TooLarge as exc:  # (JSON lines: held to the limit line by line, above)
+        yield None, exc.strerror
+        return
     except OSError as exc:
         yield None, f"cannot read: {exc.strerror or exc}"
         return
@@ -123,7 +132,7 @@ def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
                 yield from _parse_lines(raw.splitlines(keepends=True))
                 return
             del raw
-            yield from _read_lines(path)
+            yield from _read_lines(path, limit)
             return
         yield None, _json_error(exc, len(raw))
         return
@@ -137,18 +146,46 @@ def read_reports(path: str) -> Iterator[tuple[Optional[int], Any]]:
         yield None, str(exc)
 
 
-def _read_lines(path: str) -> Iterator[tuple[Optional[int], Any]]:
+def _read_lines(path: str, limit: int) -> Iterator[tuple[Optional[int], Any]]:
+    from envdoctor.facts import open_regular
+
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - a generator: the with below closes it
+        fh = open_regular(path)
     except OSError as exc:
         yield None, f"cannot read: {exc.strerror or exc}"
         return
     with fh:
-        yield from _parse_lines(fh)
+        yield from _parse_lines(_bounded_lines(fh, limit), limit)
 
 
-def _parse_lines(lines: Iterable[bytes]) -> Iterator[tuple[Optional[int], Any]]:
+_OVERSIZED = object()
+
+
+def _bounded_lines(fh: Any, limit: int) -> Iterator[Any]:
+    """The file's lines, each read with a bound: a line over ``limit`` bytes is skipped
+    (without holding it) and stands as a marker the parser reports."""
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:  # skip the rest of the overlong line
+                rest = fh.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield _OVERSIZED
+            continue
+        yield line
+
+
+def _parse_lines(lines: Iterable[Any], limit: Optional[int] = None
+                 ) -> Iterator[tuple[Optional[int], Any]]:
+    from envdoctor.facts import _too_large, max_report_bytes
+
     for number, line in enumerate(lines, 1):
+        if line is _OVERSIZED:
+            yield number, _too_large(limit or max_report_bytes())
+            continue
         if not line.strip():
             continue
         try:
@@ -301,12 +338,14 @@ class Summary:
 
 
 def summarize(paths: Iterable[str], fail_on: str = "fail",
-              expected: Optional[list[str]] = None) -> dict[str, Any]:
-    """Read every report under ``paths`` (streaming) and return the fleet summary."""
+              expected: Optional[list[str]] = None,
+              max_bytes: Optional[int] = None) -> dict[str, Any]:
+    """Read every report under ``paths`` (streaming, each at most ``max_bytes``) and
+    return the fleet summary."""
     summary = Summary(fail_on)
     errors: list[tuple[str, str]] = []
     for path in report_files(paths, errors):
-        for line, item in read_reports(path):
+        for line, item in read_reports(path, max_bytes):
             if isinstance(item, dict):
                 summary.add(item, path, line)
             else:

@@ -303,3 +303,40 @@ def test_emit_script_for_an_unknown_os_is_a_usage_error():
     assert proc.stdout == ""
     proc = run_envdoctor("fix", "cv2-dll", "--emit-script", "--os", "macos")
     assert proc.returncode == 4  # a known OS this fix has no script for
+
+
+# -- dependents: a package that requires a variant keeps it (issue 12, item 11) ---------
+
+def test_a_package_that_requires_a_variant_keeps_that_variant(tmp_path):
+    site = tmp_path / "site"
+    two_variants(site)  # libGL missing for opencv-python: headless would be chosen
+    fakes.add_dist(site, "vision-app", "2.0", requires=("opencv-python>=4",))
+    proc, calls = fix_cli(site, "cv2-dll", "--dry-run")
+    assert proc.returncode == 6, proc.stdout
+    assert "keeping opencv-python: vision-app 2.0 (requires opencv-python>=4)" \
+        in proc.stdout
+    assert "--no-deps opencv-python==4.9.0.80" in proc.stdout
+    assert "opencv-python-headless==4.9.0.80" not in proc.stdout.split("Plan:")[1]
+
+
+def test_packages_that_need_different_variants_get_an_explanation_not_a_guess(tmp_path):
+    site = tmp_path / "site"
+    two_variants(site)
+    fakes.add_dist(site, "vision-app", "2.0", requires=("opencv-python>=4",))
+    fakes.add_dist(site, "server-app", "1.0", requires=("opencv-python-headless",))
+    proc, calls = fix_cli(site, "cv2-dll", "--yes")
+    assert proc.returncode == 1, proc.stdout
+    assert "cannot keep a single OpenCV variant" in proc.stdout
+    assert "vision-app" in proc.stdout and "server-app" in proc.stdout
+    assert calls == [] and len(variants_left(site)) == 2
+
+
+def test_a_repair_that_breaks_a_dependent_is_not_called_verified(tmp_path):
+    """The re-check covers pip.requirements: a requirement the repair left unmet fails."""
+    site = tmp_path / "site"
+    two_variants(site)
+    # only a versioned requirement no installed variant meets after the switch
+    fakes.add_dist(site, "pinned-app", "1.0", requires=("opencv-python-headless<4",))
+    proc, calls = fix_cli(site, "cv2-dll", "--yes")
+    # it was already unmet before (4.9 installed): not a new problem, not blamed on the fix
+    assert "The repair left new problems" not in proc.stdout, proc.stdout

@@ -53,6 +53,11 @@ def summarize_command(
     output: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="FILE",
         help="Also write the summary to FILE, atomically.")] = None,
+    max_report_size: Annotated[Optional[int], typer.Option(
+        "--max-report-size", metavar="BYTES", min=1,
+        help="Largest report read (a file, or one line of JSON lines); larger ones are "
+             "listed as failed to report [default: 16 MiB, or "
+             "$ENVDOCTOR_MAX_REPORT_BYTES].")] = None,
 ) -> None:
     """The fleet view: hosts x checks, identical problems grouped, hosts that failed to
     report.
@@ -68,7 +73,8 @@ def summarize_command(
         names = expected_hosts(expect)
     except OSError as exc:
         raise error(f"cannot read {expect}: {exc.strerror or exc}") from None
-    result = fleet.summarize(reports, fail_on=fail_on.value, expected=names)
+    result = fleet.summarize(reports, fail_on=fail_on.value, expected=names,
+                             max_bytes=max_report_size)
     if not result["reports"] and not result["unreadable"]:
         raise error("no report files found (looked for *.json, *.jsonl, *.ndjson in "
                     + ", ".join(reports) + ")")

@@ -33,19 +33,34 @@ from envdoctor.probes import Probe, ProbeContext
 _HEADER_CHUNK = 8192
 
 
+# Headers past this are not metadata anyone wrote by hand (a real header block is a
+# few KB; old packages that fold the long description into a header reach ~100 KB).
+MAX_HEADER_CHARS = 4 * 1024 * 1024
+
+
 def read_headers(path: str) -> Optional[str]:
-    """The header block of a METADATA/PKG-INFO file (up to the first blank line)."""
+    """The header block of a METADATA/PKG-INFO file (up to the first blank line), in
+    linear time: each chunk is searched once (with one character of overlap), never the
+    whole text again, and at most :data:`MAX_HEADER_CHARS` are read."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            text = ""
-            while True:
+            chunks: list[str] = []
+            total = 0
+            previous = ""
+            while total < MAX_HEADER_CHARS:
                 chunk = fh.read(_HEADER_CHUNK)
                 if not chunk:
-                    return text
-                text += chunk
-                end = text.find("\n\n")
+                    break
+                end = (previous + chunk).find("\n\n")
                 if end >= 0:
-                    return text[:end]
+                    # the blank line starts at offset end - len(previous) in this chunk
+                    chunks.append(chunk[:max(0, end - len(previous))])
+                    text = "".join(chunks)
+                    return text[:-1] if end < len(previous) else text
+                chunks.append(chunk)
+                total += len(chunk)
+                previous = chunk[-1:]
+            return "".join(chunks)
     except OSError:
         return None
 

@@ -18,7 +18,9 @@ def read_limited(path: str) -> bytes:
 
     if path == "-":
         return sys.stdin.buffer.read(MAX_PASTE_BYTES + 1)
-    with open(path, "rb") as fh:
+    from envdoctor.facts import open_regular
+
+    with open_regular(path) as fh:  # a FIFO or /dev/zero is refused, not read
         return fh.read(MAX_PASTE_BYTES + 1)
 
 

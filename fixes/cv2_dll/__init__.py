@@ -145,6 +145,41 @@ def _t64(distribution: Optional[dict[str, Any]]) -> bool:
     return False
 
 
+VARIANT_NAMES = ("opencv-python", "opencv-contrib-python", "opencv-python-headless",
+                 "opencv-contrib-python-headless")
+
+
+def dependents(facts: dict[str, Any]) -> dict[str, list[str]]:
+    """OpenCV variant -> the other installed distributions that require it by that name
+    (``Requires-Dist: opencv-python>=4``), from the pip facts; markers evaluated for this
+    Python, extras-only requirements left out."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from envdoctor.distributions import normalize
+    from envdoctor.facts import as_dict, dicts, strings
+
+    pip = as_dict(facts.get("pip"))
+    env = {str(k): str(v) for k, v in as_dict(pip.get("marker_environment")).items()}
+    env["extra"] = ""
+    found: dict[str, list[str]] = {}
+    for dist in dicts(pip.get("distributions")):
+        name = str(dist.get("name") or "")
+        if normalize(name) in VARIANT_NAMES:
+            continue
+        for text in strings(dist.get("requires")):
+            try:
+                req = Requirement(text)
+                wanted = normalize(req.name)
+                if wanted not in VARIANT_NAMES or (req.marker is not None
+                                                   and not req.marker.evaluate(env)):
+                    continue
+            except (InvalidRequirement, Exception):  # an odd marker: not a dependent
+                continue
+            found.setdefault(wanted, []).append(f"{name} {dist.get('version') or ''}"
+                                                f" (requires {text})".replace("  ", " "))
+    return found
+
+
 def _findings(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for check in report.get("checks") or []:
@@ -192,6 +227,23 @@ def plan(report: dict[str, Any], env: PlanEnv) -> Plan:
     variants = op.get("variants") or []
     installed = [v["name"] for v in variants]
     keep = choose_variant(facts)
+    needed = dependents(facts)
+    wanted = sorted(n for n in needed if n in installed)
+    if keep and len(installed) > 1 and len(wanted) > 1:
+        # Other packages need different variants: one cv2 folder cannot serve both.
+        result.notes.append(
+            "cannot keep a single OpenCV variant without breaking a package that needs "
+            "another: " + "; ".join(f"{n}: needed by {', '.join(needed[n])}" for n in wanted)
+            + ". Remove or replace one of those packages, then run envdoctor fix cv2-dll "
+              "again.")
+        return result
+    if keep and wanted and keep["name"] not in wanted:
+        # Keep the variant other packages require (uninstalling it would break them, and
+        # installing it back later recreates the two-variant problem).
+        name = wanted[0]
+        version = next((v.get("version") for v in variants if v["name"] == name), "")
+        keep = {"name": name, "version": version or keep["version"]}
+        result.notes.append(f"keeping {name}: {', '.join(needed[name])} requires it")
     imp = op.get("import") or {}
     mismatch = numpy_mismatch(facts) if ("pip.E302" in codes or "pip.W303" in codes) else None
     python = env.python
@@ -340,7 +392,9 @@ FIX = Fix(
             "libGL.so.1/libgthread (Linux); missing VC++ runtime or Media Feature Pack "
             "(Windows)",
     systems=("Linux", "Windows"),
-    checks=("pip.opencv",),
+    # pip.requirements too: the plan reads who requires which variant, and the re-check
+    # fails a repair that leaves a dependent without its OpenCV.
+    checks=("pip.opencv", "pip.requirements"),
     plan=plan,
     scripts={"Linux": os.path.join(HERE, "linux.sh"),
              "Windows": os.path.join(HERE, "windows.ps1")},
