@@ -163,3 +163,27 @@ def test_user_folders_outside_home_are_redacted_but_path_words_are_not():
     paths = "/usr/local/cuda/bin:/scratch/cuda-12"
     assert cuda.text(paths) == paths
     assert cuda.text("/home/cuda/x") == "~/x"
+
+
+def test_a_host_named_like_a_common_word_is_not_redacted_inside_text():
+    """A machine called `debian` or `cuda` must leave "Debian GNU/Linux" and
+    /usr/local/cuda alone; its qualified name and its domain's other nodes still go."""
+    plain = Redactor(Identity("bob", "/home/bob", "debian"))
+    assert plain.text("Debian GNU/Linux 12 (bookworm)") == "Debian GNU/Linux 12 (bookworm)"
+    cuda = Redactor(Identity("bob", "/home/bob", "cuda.lab.example.org"))
+    assert cuda.text("/usr/local/cuda/bin/nvcc") == "/usr/local/cuda/bin/nvcc"
+    assert cuda.text("cuda.lab.example.org") == "<host>"
+    assert cuda.text("peer node9.lab.example.org:2222") == "peer <host>:2222"
+    odd = Redactor(Identity("bob", "/home/bob", "zebra-17"))
+    assert odd.text("zebra-17 and /var/log/zebra-17/x") == "<host> and /var/log/<host>/x"
+
+
+def test_gpu_uuids_become_stable_numbers_within_a_report():
+    a, b = ("GPU-5ec0e1d2-7c4b-4a3e-9f0e-0123456789ab",
+            "GPU-00000000-1111-2222-3333-444444444444")
+    red = Redactor(Identity(None, None, None))
+    doc = red.apply({"gpus": [{"uuid": a}, {"uuid": b}], "env": f"{b},{a}"})
+    assert doc == {"gpus": [{"uuid": "GPU-redacted-0001"}, {"uuid": "GPU-redacted-0002"}],
+                   "env": "GPU-redacted-0002,GPU-redacted-0001"}
+    kept = Redactor(Identity(None, None, None), keep_gpu_uuids=True).apply({"u": a})
+    assert kept == {"u": a}
