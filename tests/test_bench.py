@@ -150,7 +150,8 @@ def test_no_gpu_no_data_folder_are_skips_not_failures(tmp_path):
     report, proc = bench_json("--quick", "--only", "gpu,storage",
                               env={"ENVDOCTOR_DATA": ""})
     parts = report["facts"]["bench"]["parts"]
-    assert parts["gpu"]["status"] == "skipped" and parts["storage"]["status"] == "skipped"
+    assert parts["gpu"] == {"status": "skipped", "reason": "no GPU found"}
+    assert parts["storage"]["status"] == "skipped"
     assert proc.returncode == 0
 
 
@@ -200,3 +201,12 @@ def test_gpu_part_in_test_mode_with_the_real_cpu_torch(tmp_path):
         assert line["verdict"] == "no peak to compare"
     assert "gpu0.matmul.tf32" not in lines  # a tensor-core mode: not on the CPU device
     assert "need a GPU" in lines["gpu0.h2d"]["skipped"]
+
+
+def test_rocm_torch_results_are_judged_against_the_amd_rows():
+    result = {"ok": True, "device": "cuda", "vendor": "amd", "index": 0,
+              "name": "AMD Instinct MI300X", "matmul": {"bf16": {"tflops": 700.0}},
+              "transfers": {}}
+    [line] = peaks.gpu_lines(result, {}, False)
+    assert line["vendor"] == "amd" and line["peak"] == 1307.4
+    assert line["verdict"] == "below peak"

@@ -91,11 +91,12 @@ def gpu_lines(result: dict[str, Any], facts: dict[str, Any], quick: bool
         return [{"id": "gpu", "kind": "gpu_matmul", "label": "GPU", "measured": None,
                  "error": result.get("error"), "verdict": "not measured"}]
     device = text(result.get("device")) or "cuda"
+    vendor = text(result.get("vendor")) or "nvidia"
     index = int(number(result.get("index")) or 0)
     name = text(result.get("name"))
-    nvml = _nvml_gpu(facts, name) if device == "cuda" else {}
-    gpu_index = number(nvml.get("index")) if nvml else index
-    row = peak_row("nvidia", name) if device == "cuda" else None
+    nvml = _nvml_gpu(facts, name) if device == "cuda" and vendor == "nvidia" else {}
+    gpu_index = int(number(nvml.get("index")) or 0) if nvml else index
+    row = peak_row(vendor, name) if device == "cuda" else None
     reasons = [THROTTLE[r] for r in strings(nvml.get("clock_event_reasons")) if r in THROTTLE]
     lines = []
     order = {"fp32": 0, "tf32": 1, "fp16": 2, "bf16": 3}
@@ -113,7 +114,7 @@ def gpu_lines(result: dict[str, Any], facts: dict[str, Any], quick: bool
                  "test mode on the CPU device: no peak")
         entry = line(f"gpu{gpu_index}.matmul.{dtype}", "gpu_matmul",
                      f"{name or 'GPU'} matmul {dtype.upper()}", "TFLOPS", value, peak, basis,
-                     limiter, gpu_index=gpu_index, vendor="nvidia", dtype=dtype,
+                     limiter, gpu_index=gpu_index, vendor=vendor, dtype=dtype,
                      device=device, library=result.get("library"))
         if row:
             entry["peak_source"] = row.get("source")

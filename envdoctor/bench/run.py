@@ -45,11 +45,16 @@ def _run_part(part: str, args: dict[str, Any], timeout: float) -> dict[str, Any]
 
     result = proc.run([sys.executable, "-m", "envdoctor.bench.worker", part, json.dumps(args)],
                       timeout=max(1.0, timeout))
-    if result.timed_out:
-        return {"ok": False, "status": "timeout",
-                "error": f"did not finish within {timeout:.0f} s (a stuck GPU, a hung mount or "
-                         "a slow library import); it was stopped"}
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
+    if result.timed_out:
+        stopped = {"ok": False, "status": "timeout",
+                   "error": f"did not finish within {timeout:.0f} s (a stuck GPU, a hung mount "
+                            "or a slow library import); it was stopped"}
+        try:  # keep what a worker measured before it was stopped
+            partial = json.loads(lines[-1]) if lines else {}
+        except ValueError:
+            partial = {}
+        return {**partial, **stopped, "ok": bool(partial.get("ok"))} if partial else stopped
     if not result.ok or not lines:
         return {"ok": False, "status": "error",
                 "error": result.describe() if not result.ok else "no result from the child"}
@@ -73,7 +78,9 @@ def measure(plan: Plan, facts: dict[str, Any], progress: Progress) -> dict[str, 
                              "parts": {}, "lines": [], "cpu": None}
     cpu_facts = as_dict(facts.get("cpu"))
     storage = as_dict(facts.get("storage"))
-    nvidia_present = bool(as_dict(facts.get("nvidia")).get("gpus"))
+    from envdoctor.hardware.gpus import gpus
+
+    gpu_present = bool(gpus(facts))
     todo = [p for p in plan.parts]
     for number_done, part in enumerate(todo, 1):
         left = plan.max_seconds - (time.monotonic() - start)
@@ -81,8 +88,8 @@ def measure(plan: Plan, facts: dict[str, Any], progress: Progress) -> dict[str, 
         if part == "storage" and not storage.get("exists"):
             skip = ("no data folder given (--data PATH or ENVDOCTOR_DATA)"
                     if not storage.get("data_path") else "the data folder does not exist")
-        if part == "gpu" and plan.gpu_device == "cuda" and not nvidia_present:
-            skip = "no NVIDIA GPU found"
+        if part == "gpu" and plan.gpu_device == "cuda" and not gpu_present:
+            skip = "no GPU found"
         if skip is None and left < 1.5:
             skip = "no time left in the budget (--max-seconds)"
         if skip:

@@ -104,7 +104,25 @@ def storage(args: dict) -> dict:
             pass
 
 
-def _torch_gpu(args: dict) -> dict:
+def _fitting_size(torch: Any, dev: Any, dtype: Any, n_max: int, seconds: float,
+                  sync: Any) -> int:
+    """The largest n (a multiple of 256, at most n_max) whose product takes about a
+    third of the time slice at the rate a 1024 x 1024 product runs: FP16 on a Pascal
+    GeForce (1/64 rate) must not spend a minute on one 8192 x 8192 product."""
+    small = min(1024, n_max)
+    a = torch.randn(small, small, device=dev, dtype=dtype)
+    b = torch.randn(small, small, device=dev, dtype=dtype)
+    a @ b
+    sync()
+    start = time.perf_counter()
+    a @ b
+    sync()
+    rate = 2 * small ** 3 / max(time.perf_counter() - start, 1e-9)
+    fitting = int((rate * seconds / 3 / 2) ** (1 / 3)) // 256 * 256
+    return max(256, min(n_max, fitting))
+
+
+def _torch_gpu(args: dict, emit: Any) -> dict:
     import torch
 
     device = args.get("device") or "cuda"
@@ -120,6 +138,12 @@ def _torch_gpu(args: dict) -> dict:
         if device == "cuda":
             torch.cuda.synchronize(dev)
 
+    name = torch.cuda.get_device_name(dev) if device == "cuda" else "CPU (torch test mode)"
+    # ROCm builds of torch drive AMD GPUs through the same "cuda" device.
+    vendor = "amd" if getattr(torch.version, "hip", None) else "nvidia"
+    header = {"ok": True, "library": f"torch {torch.__version__}", "device": device,
+              "vendor": vendor if device == "cuda" else None, "index": index, "name": name,
+              "n": n}
     results: dict[str, Any] = {}
     formats = [("fp32", torch.float32, False), ("tf32", torch.float32, True),
                ("fp16", torch.float16, False), ("bf16", torch.bfloat16, False)]
@@ -132,8 +156,9 @@ def _torch_gpu(args: dict) -> dict:
         try:
             if device == "cuda":
                 torch.backends.cuda.matmul.allow_tf32 = tf32
-            a = torch.randn(n, n, device=dev, dtype=dtype)
-            b = torch.randn(n, n, device=dev, dtype=dtype)
+            size = _fitting_size(torch, dev, dtype, n, per, sync)
+            a = torch.randn(size, size, device=dev, dtype=dtype)
+            b = torch.randn(size, size, device=dev, dtype=dtype)
             a @ b
             sync()
             best, runs, until = 0.0, 0, time.perf_counter() + per
@@ -143,13 +168,14 @@ def _torch_gpu(args: dict) -> dict:
                 sync()
                 elapsed = time.perf_counter() - start
                 runs += 1
-                best = max(best, 2 * n ** 3 / elapsed / 1e12)
+                best = max(best, 2 * size ** 3 / elapsed / 1e12)
                 if time.perf_counter() > until or runs >= 500:
                     break
-            results[name] = {"tflops": best, "runs": runs}
+            results[name] = {"tflops": best, "runs": runs, "n": size}
             del a, b
         except Exception as exc:
             results[name] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        emit({**header, "matmul": results, "transfers": {}, "partial": True})
     transfers: dict[str, Any] = {}
     if device == "cuda":
         try:
@@ -171,9 +197,7 @@ def _torch_gpu(args: dict) -> dict:
             transfers["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
     else:
         transfers["skipped"] = "no accelerator: host<->device copies need a GPU"
-    name = torch.cuda.get_device_name(dev) if device == "cuda" else "CPU (torch test mode)"
-    return {"ok": True, "library": f"torch {torch.__version__}", "device": device,
-            "index": index, "name": name, "n": n, "matmul": results, "transfers": transfers}
+    return {**header, "matmul": results, "transfers": transfers}
 
 
 def _cupy_gpu(args: dict) -> dict:
@@ -196,11 +220,13 @@ def _cupy_gpu(args: dict) -> dict:
                 best = max(best, 2 * n ** 3 / (time.perf_counter() - start) / 1e12)
             results[name] = {"tflops": best}
     return {"ok": True, "library": f"cupy {cupy.__version__}", "device": "cuda",
+            "vendor": "amd" if getattr(cupy.cuda.runtime, "is_hip", False) else "nvidia",
             "index": index, "name": None, "n": n, "matmul": results,
             "transfers": {"skipped": "measured with torch only"}}
 
 
-def gpu(args: dict) -> dict:
+def gpu(args: dict, emit: Any = None) -> dict:
+    emit = emit or (lambda snapshot: None)
     try:
         import torch  # noqa: F401
     except Exception:
@@ -209,7 +235,7 @@ def gpu(args: dict) -> dict:
         except Exception:
             return {"ok": False, "error": "neither torch nor CuPy is installed"}
         return _cupy_gpu(args)
-    return _torch_gpu(args)
+    return _torch_gpu(args, emit)
 
 
 PARTS = {"cpu": cpu, "storage": storage, "gpu": gpu}
@@ -219,8 +245,14 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in PARTS:
         sys.stderr.write("usage: python -m envdoctor.bench.worker cpu|gpu|storage JSON\n")
         return 2
+    def emit(snapshot: dict) -> None:
+        """A snapshot of what is measured so far: kept if the part is stopped later."""
+        sys.stdout.write(json.dumps(snapshot) + "\n")
+        sys.stdout.flush()
+
     try:
-        result = PARTS[argv[0]](json.loads(argv[1]))
+        args = json.loads(argv[1])
+        result = gpu(args, emit) if argv[0] == "gpu" else PARTS[argv[0]](args)
     except Exception as exc:  # the parent records it; a traceback helps nobody here
         result = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     sys.stdout.write(json.dumps(result) + "\n")

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-BENCH_PROBES = ("cpu", "nvidia", "storage", "env", "platform", "python", "memory")
+BENCH_PROBES = ("cpu", "nvidia", "amd", "storage", "env", "platform", "python", "memory")
 BENCH_CHECKS = ("bench.peak", "gpu.precision", "storage.data")
 
 
