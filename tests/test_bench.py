@@ -210,3 +210,8 @@ def test_rocm_torch_results_are_judged_against_the_amd_rows():
     [line] = peaks.gpu_lines(result, {}, False)
     assert line["vendor"] == "amd" and line["peak"] == 1307.4
     assert line["verdict"] == "below peak"
+
+
+def test_small_rates_keep_their_digits():
+    entry = peaks.line("x", "gpu_matmul", "x", "TFLOPS", 0.000425318, None, "")
+    assert entry["measured"] == 0.0004253

@@ -31,15 +31,19 @@ def grade(ratio: Optional[float]) -> str:
     return "below peak" if ratio >= limits["low"] else "far below peak"
 
 
+def significant(value: Optional[float], digits: int = 4) -> Optional[float]:
+    """``value`` to ``digits`` significant digits (0.000425 TFLOPS stays 0.000425)."""
+    return float(f"{value:.{digits}g}") if value is not None else None
+
+
 def line(line_id: str, kind: str, label: str, unit: str, measured: Optional[float],
          peak: Optional[float], basis: str, limiter: Optional[str] = None,
          **extra: Any) -> dict[str, Any]:
     ratio = measured / peak if measured is not None and peak else None
     verdict = grade(ratio)
     return {"id": line_id, "kind": kind, "label": label, "unit": unit,
-            "measured": round(measured, 3) if measured is not None else None,
-            "peak": round(peak, 3) if peak else None, "peak_basis": basis,
-            "ratio": round(ratio, 3) if ratio is not None else None, "verdict": verdict,
+            "measured": significant(measured), "peak": round(peak, 3) if peak else None,
+            "peak_basis": basis, "ratio": significant(ratio), "verdict": verdict,
             "limiter": limiter if verdict in ("below peak", "far below peak") else None,
             **extra}
 
