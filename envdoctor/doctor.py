@@ -109,9 +109,28 @@ def diagnose(opts: Options, keep_hostname: bool = False) -> dict[str, Any]:
         results = run_pasted(checks, opts.from_paste)
     else:
         results = runner.run_checks(checks, facts)
+    if opts.from_report is not None and opts.from_report.get("left_out"):
+        results = [left_out_skip(r, checks, facts) for r in results]
     return build_report(facts, results, fail_on=opts.fail_on, redact=opts.redact,
                         source=source, duration_ms=(time.monotonic() - start) * 1000,
                         keep_hostname=keep_hostname, keep_gpu_uuids=opts.keep_gpu_uuids)
+
+
+def left_out_skip(result: Any, checks: list[registry.Check], facts: dict[str, Any]) -> Any:
+    """A Markdown report leaves bulky facts sections out to fit an issue: a check that
+    needs one skips with that reason, not "that probe did not run"."""
+    from envdoctor.result import Status
+
+    if result.status is not Status.SKIP:
+        return result
+    check = next((c for c in checks if c.id == result.id), None)
+    gone = [n for n in (check.needs if check else ()) if facts.get(n) is None]
+    if gone:
+        reason = (", ".join(gone) + " facts were left out of the Markdown report to fit an "
+                  "issue; re-run on the full JSON report (envdoctor check --json -o FILE)")
+        result.skip_reason = reason
+        result.summary = f"skipped: {reason}"
+    return result
 
 
 def run_pasted(checks: list[registry.Check], paste: Any) -> list[Any]:

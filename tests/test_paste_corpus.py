@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import validate_report
 
 from envdoctor import doctor
 from envdoctor.readers import read_paste
@@ -60,6 +61,7 @@ def test_paste_reaches_the_maintainers_verdict(name):
     paste = read_paste((PASTES / name).read_bytes())
     opts = doctor.Options(from_paste=paste, from_file=name)
     report = doctor.diagnose(opts)
+    validate_report(report)  # source.formats and the pasted facts match the schema
     statuses = {c["id"]: c for c in report["checks"]}
     for check_id, want in entry["checks"].items():
         got = statuses[check_id]

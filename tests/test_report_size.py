@@ -86,6 +86,7 @@ def test_the_compacted_markdown_reads_back(tmp_path, live_report):
     by_id = {c["id"]: c for c in report["checks"]}
     # pip facts were left out: the checks that need them skip, they do not pass.
     assert by_id["pip.wheel_tags"]["status"] == "skip"
+    assert "left out of the Markdown report to fit" in by_id["pip.wheel_tags"]["skip_reason"]
     live = {c["id"]: c["status"] for c in live_report["checks"]}
     assert by_id["platform.os"]["status"] == live["platform.os"]
 
