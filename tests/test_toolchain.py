@@ -214,3 +214,30 @@ def test_no_conda_environment_is_an_empty_list(tmp_path):
     facts = probe_conda(ProbeContext(environ={"CONDA_PREFIX": str(tmp_path / "none")}))
     if facts["prefix"] is None:
         assert facts["packages"] == [] and facts["count"] == 0
+
+
+@pytest.mark.skipif(not shutil.which("gcc") or os.name != "posix", reason="needs a C compiler")
+def test_a_compiled_tools_answer_is_cached_by_the_binarys_identity(tmp_path, monkeypatch):
+    """A real (compiled) `gcc` that counts its runs: the second probe starts no process;
+    a rebuilt binary (new mtime) is asked again. Scripts are never cached."""
+    import subprocess
+
+    monkeypatch.setenv("ENVDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    counter = tmp_path / "runs"
+    source = tmp_path / "fakegcc.c"
+    source.write_text(
+        '#include <stdio.h>\nint main(void){FILE *f=fopen("' + str(counter) + '","a");'
+        'if(f){fputs("x",f);fclose(f);}'
+        'puts("gcc (Ubuntu 13.2.0-23ubuntu4) 13.2.0");return 0;}\n')
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    subprocess.run(["gcc", "-o", str(bindir / "gcc"), str(source)], check=True)
+    for _ in range(3):
+        assert run_probe(str(bindir))["compilers"]["gcc"]["version"] == "13.2.0"
+    assert counter.read_text() == "x"
+    os.utime(bindir / "gcc", ns=(1, 1))
+    assert run_probe(str(bindir))["compilers"]["gcc"]["version"] == "13.2.0"
+    assert counter.read_text() == "xx"
+    monkeypatch.setenv("ENVDOCTOR_NO_CACHE", "1")
+    run_probe(str(bindir))
+    assert counter.read_text() == "xxx"

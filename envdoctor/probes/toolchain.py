@@ -9,7 +9,9 @@ headers JIT-compiled extensions need (of the examined interpreter, ``ctx.python`
 
 Each tool found on PATH runs once (``--version``) in its own thread, with the probe's
 timeout: they cost one process start each and run side by side. Nothing runs for a tool
-that is not on PATH.
+that is not on PATH, and a compiled tool whose file has not changed since an earlier
+run is answered from envdoctor's cache (keyed by its real path, size, mtime and inode;
+scripts are always run). bench/toolchain_bench.py measures it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,48 @@ OUTPUT_CHARS = 4096
 TOOL_TIMEOUT_S = 5.0
 
 
+def _binary_identity(exe: str) -> Optional[list[Any]]:
+    """What a compiled tool's ``--version`` answer depends on: the file itself (real
+    path, size, modification time, inode). None for a script (``#!``: a wrapper such as
+    a pyenv shim or /usr/local/bin/nvcc that execs another file, whose answer can change
+    while the script does not) or a file that cannot be read."""
+    real = os.path.realpath(exe)
+    try:
+        with open(real, "rb") as fh:
+            if fh.read(2) == b"#!":
+                return None
+        st = os.stat(real)
+    except OSError:
+        return None
+    return [real, st.st_size, st.st_mtime_ns, st.st_ino]
+
+
 def _run_tool(exe: str, argv: tuple[str, ...], parser: str, timeout: float,
+              env: dict[str, str]) -> dict[str, Any]:
+    """``argv`` run from ``exe``, its version line read. A compiled binary's parsed
+    answer is kept in envdoctor's cache keyed by the binary's identity, so a later run
+    starts no process for an unchanged gcc or cmake (``ENVDOCTOR_NO_CACHE=1``: always run)."""
+    identity = _binary_identity(exe)
+    if identity is None:
+        return _ask_tool(exe, argv, parser, timeout, env)
+    from envdoctor import cache
+
+    answers: dict[str, Any] = {}
+
+    def compute() -> Optional[dict[str, Any]]:
+        answers["live"] = _ask_tool(exe, argv, parser, timeout, env)
+        # Only a clean answer is worth keeping; a timeout or garbage is asked again.
+        return answers["live"] if answers["live"].get("version") else None
+
+    stored = cache.memoize("toolchain-version", [identity, list(argv[1:]), parser], compute)
+    if "live" in answers:
+        return answers["live"]
+    if isinstance(stored, dict) and stored.get("version"):
+        return dict(stored, path=exe)
+    return _ask_tool(exe, argv, parser, timeout, env)
+
+
+def _ask_tool(exe: str, argv: tuple[str, ...], parser: str, timeout: float,
               env: dict[str, str]) -> dict[str, Any]:
     from envdoctor import proc
     from envdoctor.toolchain import versions
