@@ -183,3 +183,19 @@ def test_hostile_error_text_cannot_drive_the_terminal(monkeypatch):
     text = import_failure.verdict_text("torch", ImportError("bad\x1b[2J\x1b]52;c;AAAA\x07"),
                                        report)
     assert "\x1b" not in text and "\x07" not in text and "\\x1b" in text
+
+
+@pytest.mark.torch
+def test_diagnose_and_the_import_helper_with_the_real_cpu_torch():
+    """The real CPU torch (CI: torch==2.13.0): the report names its build, and the
+    import-failure diagnosis runs the framework checks on it."""
+    torch = pytest.importorskip("torch")
+    report = envdoctor.diagnose(only="framework")
+    installed = report.facts["frameworks"]["installed"]["torch"]
+    assert installed["version"] == torch.__version__ and installed["build"] == "cpu"
+    assert report.facts["frameworks"]["live"]["torch"]["status"] == "ok"
+    assert report.check("framework.cuda_build") is not None
+    behind = envdoctor.import_failure_report("torch", frameworks=False)
+    assert {"framework.cuda_build", "gpu.driver", "cpu.avx"} <= {c.id for c in behind.checks}
+    text = import_failure.verdict_text("torch", ImportError("boom"), behind)
+    assert text.startswith("envdoctor: `import torch` failed (ImportError: boom)")
