@@ -310,3 +310,48 @@ def test_kernel_examines_that_kernels_python(tmp_path):
     assert missing.returncode == 2 and "kernels found: ir, old-lab" in missing.stderr
     other = run_envdoctor("check", "--kernel", "ir", env=env)
     assert other.returncode == 2 and "a R kernel" in other.stderr
+
+
+# ------------------------------------------------------------------ the default choice
+
+
+def test_a_venv_of_envdoctor_and_its_requirements_is_a_tool_environment(tmp_path, monkeypatch):
+    from envdoctor import distributions
+    from envdoctor.target import choose as chooser
+
+    real = {d.key: d for d in distributions.installed() if d.path.endswith(".dist-info")}
+    site = tmp_path / "lib" / "python3" / "site-packages"
+    site.mkdir(parents=True)
+    # The real metadata of envdoctor, what it requires (as installed here) and pip.
+    for key in ("envdoctor", "typer", "click", "packaging", "nvidia-ml-py", "rich",
+                "shellingham", "markdown-it-py", "mdurl", "pygments", "typing-extensions",
+                "annotated-doc", "pydantic", "pydantic-core", "annotated-types",
+                "typing-inspection", "pip"):
+        if key in real:
+            shutil.copytree(real[key].path, site / os.path.basename(real[key].path))
+    monkeypatch.setattr(distributions, "installed", lambda: distributions.scan([str(site)]))
+    assert chooser._holds_only_envdoctor(str(tmp_path)) is True
+    other = site / "requests-2.32.0.dist-info"
+    other.mkdir()
+    (other / "METADATA").write_text("Metadata-Version: 2.1\nName: requests\nVersion: 2.32.0\n\n")
+    assert chooser._holds_only_envdoctor(str(tmp_path)) is False
+
+
+def test_from_a_tool_environment_the_default_is_the_active_env_then_python3_on_path(
+        tmp_path, monkeypatch):
+    from envdoctor.target import choose as chooser
+
+    monkeypatch.setattr(chooser, "tool_environment", lambda: "pipx")
+    project = make_venv(tmp_path / "project")
+    target = chooser.default_target({"VIRTUAL_ENV": str(project), "PATH": ""})
+    assert (target.in_process, target.how) == (False, "the active virtual environment "
+                                                      "($VIRTUAL_ENV)")
+    assert target.executable.startswith(str(project))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(pyenv_python("3.8"))
+    target = chooser.default_target({"PATH": str(bin_dir)})
+    assert (target.in_process, target.how) == (False, "`python3` on PATH")
+    assert target.snapshot()["version"].startswith("3.8.")
+    alone = chooser.default_target({"PATH": str(tmp_path / "empty")})
+    assert alone.in_process and "no other Python found" in alone.how

@@ -457,8 +457,10 @@ def conda_pip_duplicates(prefix: str, dists: Optional[list[distributions.Dist]] 
 
 
 def _tool_environment(prefix: str) -> Optional[str]:
+    """pipx (``pipx install``: PIPX_HOME/venvs/NAME; ``pipx run``: PIPX_HOME/.cache/HASH)
+    or uv (``uv tool``: .../uv/tools/NAME; ``uvx``: the uv cache) by the prefix's path."""
     norm = prefix.replace("\\", "/").lower()
-    if "/pipx/venvs/" in norm:
+    if "/pipx/venvs/" in norm or "/pipx/.cache/" in norm:
         return "pipx"
     if "/uv/tools/" in norm or "/uv/archive-" in norm or "/.cache/uv/" in norm:
         return "uv"

@@ -161,6 +161,8 @@ def _holds_only_envdoctor(prefix: str) -> bool:
              if os.path.normcase(os.path.abspath(d.site)).startswith(root)}
     if "envdoctor" not in local:
         return False
+    from envdoctor.probes.wheels import requires_from_egg, requires_from_headers
+
     needed, todo = set(), ["envdoctor"]
     while todo:
         key = todo.pop()
@@ -168,11 +170,12 @@ def _holds_only_envdoctor(prefix: str) -> bool:
             continue
         needed.add(key)
         dist = local.get(key)
-        text = dist.read_text("METADATA") if dist else None
-        for line in (text or "").split("\n\n", 1)[0].splitlines():
-            if not line.lower().startswith("requires-dist:"):
-                continue
-            value = line.split(":", 1)[1]
+        if dist is None:
+            continue
+        headers = (dist.read_text("METADATA") or dist.read_text("PKG-INFO") or "")
+        requires = requires_from_headers(headers.split("\n\n", 1)[0])
+        requires += requires_from_egg(dist.read_text("requires.txt") or "")
+        for value in requires:
             if "extra" in value.partition(";")[2]:
                 continue
             match = _REQ_NAME.match(value)
