@@ -350,7 +350,9 @@ def test_from_a_tool_environment_the_default_is_the_active_env_then_python3_on_p
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python3").symlink_to(pyenv_python("3.8"))
-    target = chooser.default_target({"PATH": str(bin_dir)})
+    # envdoctor's own folder first on PATH (an activated tool venv) is passed over.
+    own = os.path.dirname(sys.executable)
+    target = chooser.default_target({"PATH": os.pathsep.join([own, str(bin_dir)])})
     assert (target.in_process, target.how) == (False, "`python3` on PATH")
     assert target.snapshot()["version"].startswith("3.8.")
     alone = chooser.default_target({"PATH": str(tmp_path / "empty")})

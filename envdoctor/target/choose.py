@@ -199,7 +199,12 @@ def default_target(environ: Mapping[str, str]) -> PythonTarget:
         candidates.append((interpreter_in(environ["CONDA_PREFIX"]),
                            "the active conda environment ($CONDA_PREFIX)"))
     for name in ("python3", "python"):
-        candidates.append((shutil.which(name, path=environ.get("PATH")), f"`{name}` on PATH"))
+        # Every one on PATH in order: the first may be envdoctor's own (an activated
+        # tool venv), which is skipped below.
+        for folder in (environ.get("PATH") or "").split(os.pathsep):
+            found = shutil.which(name, path=folder) if folder else None
+            if found:
+                candidates.append((found, f"`{name}` on PATH"))
     for exe, how in candidates:
         if exe and os.path.isfile(exe) and not _same_as_this(exe):
             return PythonTarget(os.path.abspath(exe), how, in_process=False)
