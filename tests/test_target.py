@@ -357,3 +357,17 @@ def test_from_a_tool_environment_the_default_is_the_active_env_then_python3_on_p
     assert target.snapshot()["version"].startswith("3.8.")
     alone = chooser.default_target({"PATH": str(tmp_path / "empty")})
     assert alone.in_process and "no other Python found" in alone.how
+
+
+def test_the_targets_user_site_is_seen_as_its_python_sees_it(tmp_path):
+    """No -s, no -I: a base interpreter's user site (PYTHONUSERBASE here) counts."""
+    python = pyenv_python("3.8")
+    userbase = tmp_path / "userbase"
+    dist = userbase / "lib" / "python3.8" / "site-packages" / "usery-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: usery\nVersion: 1.0\n\n")
+    report, proc = check_json("--python", python, "--only", "python,pip",
+                              env={"PYTHONUSERBASE": str(userbase)})
+    assert report["facts"]["packages"]["distributions"].get("usery") == "1.0", proc.stderr
+    sites = report["facts"]["pip"]["sites"]
+    assert str(dist.parent) in sites
