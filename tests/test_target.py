@@ -371,3 +371,35 @@ def test_the_targets_user_site_is_seen_as_its_python_sees_it(tmp_path):
     assert report["facts"]["packages"]["distributions"].get("usery") == "1.0", proc.stderr
     sites = report["facts"]["pip"]["sites"]
     assert str(dist.parent) in sites
+
+
+def test_this_interpreter_in_process_and_from_outside_gives_the_same_facts(tmp_path):
+    """The quick form of tests/test_target_real.py: a Python (not pytest, whose own
+    folders are on its sys.path) examined in-process and by running the probe script."""
+    code = """if True:
+    import json, os, sys
+    from envdoctor.probes import ProbeContext
+    from envdoctor.probes.packages import probe_packages
+    from envdoctor.probes.python import probe_python
+    from envdoctor.probes.wheels import probe_pip, probe_python_env
+    from envdoctor.target.interpreter import PythonTarget, this_process
+
+    inside, outside = this_process(), PythonTarget(sys.executable, "t", in_process=False)
+    env = dict(os.environ)
+    out = {"snapshots": [inside.snapshot(), outside.snapshot()]}
+    for probe in (probe_python, probe_pip, probe_python_env, probe_packages):
+        out[probe.__name__] = [probe(ProbeContext(environ=env, python=t))
+                               for t in (inside, outside)]
+    print(json.dumps(out))
+    """
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    a, b = result.pop("snapshots")
+    # `python -c` puts the current folder first; the probe script leaves its own out.
+    assert a["sys_path"][1:] == b["sys_path"]
+    assert {k: v for k, v in a.items() if k != "sys_path"} == \
+        {k: v for k, v in b.items() if k != "sys_path"}
+    for name, (inside, outside) in result.items():
+        assert inside == outside, name
