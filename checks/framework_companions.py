@@ -141,6 +141,9 @@ def check_companions(facts: dict):
             reasons.append(f"{name} {shown} requires torch{info.get('requires_torch')}")
             code = code or "framework.E041"
         lv = as_dict(live.get(name))
+        failed = as_dict(fw.live(facts, "torch").get("extra_failed"))
+        if not lv and failed.get("stage") == f"import {name}":
+            lv = {"status": "error", "error": f"importing {name} {failed.get('error')}"}
         error = as_text(lv.get("error")) if lv.get("status") == "error" else None
         if not reasons and not error:
             ok.append(f"{name} {shown}")

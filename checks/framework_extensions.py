@@ -16,6 +16,10 @@ from . import _framework as fw
 # (_ZN2at / _ZNK2at), torch:: (_ZN5torch). Missing means the extension was compiled
 # against another torch (rusty1s/pytorch_scatter#476, #348, #248).
 TORCH_SYMBOL = re.compile(r"undefined symbol: (_ZN?K?(3c10|2at|5torch)\w*)")
+# Distribution -> import name (framework_child.TORCH_EXTENSIONS).
+TORCH_MODULES = {"flash-attn": "flash_attn", "torch-scatter": "torch_scatter",
+                 "torch-sparse": "torch_sparse", "torch-cluster": "torch_cluster",
+                 "pyg-lib": "pyg_lib"}
 # PyG wheels carry the torch and CUDA they were built for: 2.1.2+pt25cu124.
 PYG_LOCAL = re.compile(r"^pt(\d)(\d+)(cpu|cu\d+)$")
 # xformers logs it over two lines: "xFormers was built for:" / "PyTorch 2.5.1+cu124 with
@@ -99,9 +103,16 @@ def check_extensions(facts: dict[str, Any]):
     live = as_dict(lv.get("extensions"))
     findings: list[Finding] = []
     fine = []
+    failed = as_dict(lv.get("extra_failed"))
+    stage = str(failed.get("stage") or "")
     for name, info in sorted(installed.items()):
         version = as_text(info.get("version")) or "?"
         entry = as_dict(live.get(name))
+        module = TORCH_MODULES.get(name, name.replace("-", "_"))
+        if stage == f"import {module}" and not entry:
+            # It took the torch child down (or hung it): the child's last stage says so.
+            entry = {"status": "error", "module": module,
+                     "error": f"importing {module} {failed.get('error')}"}
         error = as_text(entry.get("error")) if entry.get("status") == "error" else None
         details = {"extension": name, "version": version, "torch": torch.get("version"),
                    "torch_build": torch.get("build"),

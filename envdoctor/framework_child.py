@@ -590,7 +590,12 @@ def main(argv: list) -> int:
         res["import_ms"] = round((time.monotonic() - t0) * 1000, 1)
         PROBES[argv[0]](res, framework)
         res["status"] = "ok"
-        for extra in EXTRA_PROBES.get(argv[0], ()):
+        extras = EXTRA_PROBES.get(argv[0], ())
+        if extras:
+            # The framework's own answer, before the extras: an extension that hangs or
+            # crashes the process (a bad flash-attn build) must not erase it.
+            _emit({"partial": res})
+        for extra in extras:
             try:
                 extra(res, framework)
             except BaseException as exc:  # never lose the framework's own answer

@@ -4,8 +4,10 @@ fail with the real texts (rusty1s/pytorch_scatter#476; xformers' own warning).""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from conftest import run_envdoctor, validate_report
 from fake_frameworks import fake_torch
 
@@ -78,3 +80,20 @@ def test_xformers_built_for_another_torch_warns_with_its_own_words(tmp_path):
     assert "built for PyTorch 2.5.1+cu124 with CUDA 1204 (you have 2.13.0+cpu)" in \
         result["findings"][0]["message"]
     assert "download.pytorch.org/whl/cpu" in result["findings"][0]["hint"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_an_extension_that_crashes_the_child_keeps_torchs_answer(tmp_path):
+    # A broken flash-attn build can kill the process on import (SIGSEGV): torch's own
+    # facts, gathered before, survive, and the extension is named.
+    fake_torch(tmp_path, version="2.13.0+cpu", cuda=None)
+    fake_extension(tmp_path, "flash-attn", "flash_attn", "2.8.3",
+                   "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    report, result = extensions(tmp_path)
+    live = report["facts"]["frameworks"]["live"]["torch"]
+    assert live["status"] == "ok" and live["version"] == "2.13.0+cpu"
+    assert live["extra_failed"]["signal"] == "SIGSEGV"
+    finding = result["findings"][0]
+    assert finding["code"] == "framework.E050"
+    assert "importing flash_attn killed by SIGSEGV" in finding["message"]
+    assert "--no-build-isolation flash-attn" in finding["hint"]

@@ -396,6 +396,7 @@ def interpret(name: str, result, timeout: float) -> dict:
                             "duration_ms": round(result.duration_s * 1000, 1)}
     last_stage = None
     payload = None
+    partial = None  # the framework's answer before the extra probes (framework_child)
     for line in result.stdout.splitlines():
         line = line.strip()
         if not line.startswith("{"):
@@ -409,12 +410,31 @@ def interpret(name: str, result, timeout: float) -> dict:
                 last_stage = str(doc["stage"])
             if isinstance(doc.get("result"), dict):
                 payload = doc["result"]
+            if isinstance(doc.get("partial"), dict):
+                partial = doc["partial"]
     tail, keys, frames = _stderr_tail(result.stderr)
     live["stderr_tail"] = tail
     if frames:
         live["crash_frames"] = frames
     if keys:
         live["stderr_findings"] = keys
+    if payload is None and partial is not None and (result.timed_out or result.signal):
+        # The framework answered; an extra probe after it (importing torchvision, an
+        # extension, a CuPy kernel) hung or killed the process: keep the answer and say
+        # which step failed.
+        from envdoctor.proc import seconds
+
+        partial = dict(partial)
+        partial.pop("framework", None)
+        partial.pop("duration_ms", None)
+        live.update(partial)
+        live["status"] = "ok"
+        live["extra_failed"] = {
+            "stage": last_stage, "signal": result.signal,
+            "error": (f"killed by {result.signal}" if result.signal else
+                      f"did not finish within {seconds(timeout)} s") +
+                     f" in stage '{last_stage or '?'}'"}
+        return live
     if result.timed_out:
         from envdoctor.proc import seconds
 
