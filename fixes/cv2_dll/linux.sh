@@ -255,6 +255,7 @@ restore() {
         echo "    $python -m pip install$before   (what was installed before; needs the package index)"
     fi
 }
+# shellcheck disable=SC2317  # reached through the INT/TERM/HUP trap, not a direct call
 interrupted() {
     echo
     echo "Interrupted; later steps were not run."
