@@ -322,11 +322,27 @@ def test_a_venv_of_envdoctor_and_its_requirements_is_a_tool_environment(tmp_path
     real = {d.key: d for d in distributions.installed() if d.path.endswith(".dist-info")}
     site = tmp_path / "lib" / "python3" / "site-packages"
     site.mkdir(parents=True)
-    # The real metadata of envdoctor, what it requires (as installed here) and pip.
-    for key in ("envdoctor", "typer", "click", "packaging", "nvidia-ml-py", "rich",
-                "shellingham", "markdown-it-py", "mdurl", "pygments", "typing-extensions",
-                "annotated-doc", "pydantic", "pydantic-core", "annotated-types",
-                "typing-inspection", "pip"):
+    # The real metadata of envdoctor, what it requires (as installed here: computed with
+    # importlib.metadata and packaging, not with the code under test) and pip.
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+
+    wanted, todo = {"pip"}, ["envdoctor"]
+    while todo:
+        key = distributions.normalize(todo.pop())
+        if key in wanted:
+            continue
+        wanted.add(key)
+        try:
+            requires = importlib.metadata.requires(key) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    for key in sorted(wanted):
         if key in real:
             shutil.copytree(real[key].path, site / os.path.basename(real[key].path))
     monkeypatch.setattr(distributions, "installed", lambda: distributions.scan([str(site)]))
