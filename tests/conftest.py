@@ -31,13 +31,20 @@ HEAVY = os.environ.get("ENVDOCTOR_HEAVY") == "1"
 
 
 def pytest_collection_modifyitems(config: Any, items: list) -> None:
-    if HEAVY:
-        return
-    skip = pytest.mark.skip(reason="heavy: real large packages from the index; run by "
-                                   ".ci/run's heavy suite (ENVDOCTOR_HEAVY=1)")
+    """Skip `heavy` tests outside the heavy suite, and `torch` tests where the real CPU
+    torch is not installed (CI installs it on Python 3.11 only), each with the reason."""
+    import importlib.util
+
+    skip_heavy = pytest.mark.skip(reason="heavy: real large packages from the index; run "
+                                         "by .ci/run's heavy suite (ENVDOCTOR_HEAVY=1)")
+    skip_torch = pytest.mark.skip(reason="torch is not installed (CI installs torch==2.13.0 "
+                                         "CPU on Python 3.11 only)")
+    has_torch = importlib.util.find_spec("torch") is not None
     for item in items:
-        if "heavy" in item.keywords:
-            item.add_marker(skip)
+        if item.get_closest_marker("heavy") and not HEAVY:
+            item.add_marker(skip_heavy)
+        if item.get_closest_marker("torch") and not has_torch:
+            item.add_marker(skip_torch)
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def test_the_genuine_entry_is_used_and_gives_the_same_verdict(broken):
     '{"namespace": "requirements-clean", "key": "K", "value": ' + "[" * 100000 + "]" * 100000
     + "}",
     "\x00\xff not json",
-])
+], ids=["no-namespace", "no-key", "other-namespace", "deep-list", "deep-value", "binary"])
 def test_a_forged_or_corrupt_entry_is_recomputed(broken, content):
     env, entry = broken
     key = json.loads(entry.read_text())["key"]
