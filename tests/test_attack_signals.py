@@ -66,12 +66,20 @@ def test_script_with_unreachable_index_removes_nothing(tmp_path):
     assert len(variants_left(site)) == 2
 
 
+def _default_signals() -> None:
+    """In the child before exec: the signals under test back to their default action.
+    A run started under nohup, or as a background job of a non-interactive shell (CI),
+    inherits SIGHUP/SIGINT ignored, and envdoctor rightly keeps an inherited 'ignore'."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _start_fix(site: Path, log: Path, **extra: str) -> subprocess.Popen:
     env = {**os.environ, **fakes.env_for(site, log), **NO_DISPLAY, **extra}
     env.pop("NO_COLOR", None)
     return subprocess.Popen([sys.executable, "-m", "envdoctor", "fix", "cv2-dll", "--yes"],
                             env=env, cwd=str(REPO), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=_default_signals)
 
 
 def _wait_for(proc: subprocess.Popen, word: str, seen: list[str], limit: float = 60) -> None:
@@ -136,7 +144,7 @@ def test_check_killed_by_signal_leaves_no_framework_child(tmp_path, sig):
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "ENVDOCTOR_FRAMEWORK_TIMEOUT": "60"}
     proc = subprocess.Popen([sys.executable, "-m", "envdoctor", "check", "--only",
                              "framework"], env=env, cwd=str(REPO), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=_default_signals)
 
     def children() -> list[int]:
         found = []
