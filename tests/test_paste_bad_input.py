@@ -131,3 +131,17 @@ def test_text_over_a_mebibyte_is_refused_but_a_json_report_is_not(tmp_path):
                           capture_output=True, timeout=120)
     assert proc.returncode == 2 and b"at most 1,048,576" in proc.stderr
     assert b"Traceback" not in proc.stderr
+
+
+def test_a_body_that_starts_like_json_is_still_read(tmp_path):
+    path = tmp_path / "issue.md"
+    path.write_text('{"note": "my env"}} see below\n\n' + WSL2, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "envdoctor", "check", "--from", str(path),
+                           "--json"], capture_output=True, timeout=120)
+    report = json.loads(proc.stdout)
+    assert [f["format"] for f in report["source"]["formats"]] == ["collect_env"]
+    # Broken JSON with nothing else in it keeps its JSON error.
+    path.write_text('{"facts": {"probes": ', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "envdoctor", "check", "--from", str(path)],
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 2 and b"is not valid JSON" in proc.stderr

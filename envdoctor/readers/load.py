@@ -36,12 +36,19 @@ def load_source(path: str) -> tuple[Optional[dict[str, Any]], Optional[Paste]]:
     if len(raw) > MAX_PASTE_BYTES:
         raise ReportError(f"{path} is larger than {MAX_PASTE_BYTES:,} bytes (4 MiB), the "
                           "most envdoctor reads from a paste")
+    failure: Optional[ReportError] = None
     if looks_like_report(raw):
-        return parse_report(raw, path), None
+        try:
+            return parse_report(raw, path), None
+        except ReportError as exc:
+            # Not a whole report after all: an issue body can start with "{" or a fence.
+            failure = exc
     try:
         paste = read_paste(raw)
     except PasteError as exc:
-        raise ReportError(f"{path}: {exc}") from None
+        raise (failure or ReportError(f"{path}: {exc}")) from None
+    if failure is not None and not any(d.used for d in paste.dumps):
+        raise failure
     if paste.report is not None:
         import json
 
