@@ -23,7 +23,8 @@ def _describe(entry: dict) -> str:
     unit = text(entry.get("unit")) or ""
     shown = f"{text(entry.get('label')) or entry.get('id')}: {measured:.4g} {unit}"
     if peak and ratio is not None:
-        shown += f" of {peak:.4g} peak ({ratio:.0%}, {entry.get('verdict')})"
+        what = "expected" if entry.get("kind") == "storage_read" else "peak"
+        shown += f" of {peak:.4g} {what} ({ratio:.0%}, {entry.get('verdict')})"
     return shown
 
 
