@@ -97,7 +97,7 @@ def category(path: str) -> str:
     second = low.split(".")[1].split("[", 1)[0] if "." in low else ""
     if top == "nvidia" and second in _DRIVER_KEYS:
         return "driver"
-    if top in ("nvidia", "gpu", "gpus", "rocm", "amd", "devices") or "gpus" in low \
+    if top in ("nvidia", "gpu", "gpus", "rocm", "amd", "apple", "devices") or "gpus" in low \
             or "compute_capability" in low:
         return "gpu"
     if top == "cpu":

@@ -76,7 +76,10 @@ def _json_error(exc: ValueError, size: int) -> str:
         return "not UTF-8 text (binary or corrupted file)"
     pos = getattr(exc, "pos", None)
     msg = getattr(exc, "msg", None) or str(exc)
-    if pos is not None and pos >= size - 2 and msg.startswith(("Expecting", "Unterminated")):
+    # "Unterminated string" is reported at the string's start, but it only happens when
+    # the text ends inside the string: a cut file too.
+    if pos is not None and ((pos >= size - 2 and msg.startswith(("Expecting", "Unterminated")))
+                            or msg.startswith("Unterminated string")):
         return f"truncated: the JSON ends early ({size} bytes)"
     if pos is not None:
         return f"not valid JSON ({msg} at byte {pos})"
@@ -263,7 +266,8 @@ class Summary:
         row = "".join(letters.get(i, ABSENT) for i in range(max(letters, default=-1) + 1))
         summary = as_dict(report.get("summary"))
         self.hosts[label] = [path if line is None else f"{path}:{line}", row,
-                             summary.get("exit_code"), bool(summary.get("incomplete"))]
+                             summary.get("exit_code"), bool(summary.get("incomplete")),
+                             _host_gpus(report)]
         return label
 
     def _problems(self, check: dict[str, Any], status: str, host: str) -> None:
@@ -296,7 +300,10 @@ class Summary:
         counts = {check_id: {s: 0 for s in STATUSES} for check_id in ids}
         failing, incomplete = [], []
         hosts: dict[str, Any] = {}
-        for host, (where, row, code, partial) in self.hosts.items():
+        vendors: dict[str, int] = {}
+        for host, (where, row, code, partial, gpus) in self.hosts.items():
+            for vendor in sorted({str(g.get("vendor")) for g in gpus}):
+                vendors[vendor] = vendors.get(vendor, 0) + 1
             statuses = {ids[i]: STATUS_OF[ch] for i, ch in enumerate(row) if ch != ABSENT}
             for check_id, status in statuses.items():
                 counts[check_id][status] += 1
@@ -304,7 +311,8 @@ class Summary:
                 failing.append(host)
             elif partial or code == EXIT_INCOMPLETE:
                 incomplete.append(host)
-            hosts[host] = {"file": where, "exit_code": code, "statuses": statuses}
+            hosts[host] = {"file": where, "exit_code": code, "statuses": statuses,
+                           "gpus": gpus}
         reported = set(self.hosts) | {u["host"] for u in self.unreadable}
         reported |= {name.split(".", 1)[0] for name in reported}
         missing = sorted({name for name in expected or []
@@ -334,7 +342,20 @@ class Summary:
             "schema_versions": {str(k): v for k, v in sorted(self.schema_versions.items(),
                                                              key=lambda kv: str(kv[0]))},
             "hosts": hosts,
+            "gpu_vendors": vendors,
         }
+
+
+def _host_gpus(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's GPUs, every vendor: ``[{"vendor", "name", "arch"}]``."""
+    from envdoctor.render import gpu_rows
+
+    try:
+        rows = gpu_rows(report)
+    except Exception:  # a hand-edited report: no GPUs rather than a traceback
+        return []
+    return [{"vendor": str(r.get("vendor")), "name": r.get("name"), "arch": r.get("arch")}
+            for r in rows]
 
 
 def summarize(paths: Iterable[str], fail_on: str = "fail",
@@ -370,6 +391,12 @@ def render_text(result: dict[str, Any], show_all: bool = False, matrix_limit: in
     bad = len(result["unreadable"]) + len(result["missing_hosts"])
     lines = [f"envdoctor summarize: {result['reports']} report(s) from {n} host(s)"
              + (f"; {bad} failed to report" if bad else "")]
+    vendors = result.get("gpu_vendors") or {}
+    if vendors:
+        names = {"nvidia": "NVIDIA", "amd": "AMD", "apple": "Apple"}
+        lines.append("GPUs: " + ", ".join(
+            f"{names.get(v, v)} on {k} host{'s' if k != 1 else ''}"
+            for v, k in sorted(vendors.items())))
     lines.append("")
     checks = result["checks"]
     if checks:

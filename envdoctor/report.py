@@ -97,6 +97,14 @@ def primary_cause(results: list[CheckResult]) -> Optional[dict[str, Any]]:
             "secondary": secondary}
 
 
+def _gpu_inventory(facts: Facts) -> list[dict[str, Any]]:
+    """Every GPU of every vendor (NVIDIA, AMD, Apple) with its ``vendor``: the one list
+    renderers, diff and summarize read."""
+    from envdoctor.hardware.gpus import inventory
+
+    return inventory(facts)
+
+
 def build_report(facts: Facts, results: list[CheckResult], *, fail_on: str = "fail",
                  redact: bool = True, source: Optional[dict[str, Any]] = None,
                  duration_ms: Optional[float] = None,
@@ -120,6 +128,7 @@ def build_report(facts: Facts, results: list[CheckResult], *, fail_on: str = "fa
             "incomplete": code == EXIT_INCOMPLETE,
             "primary_cause": primary_cause(results),
             "duration_ms": round(duration_ms, 1) if duration_ms is not None else None,
+            "gpus": _gpu_inventory(facts),
         },
     }
     if (keep_hostname or not redact) and report["source"].get("kind") == "probe":

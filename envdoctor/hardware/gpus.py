@@ -71,6 +71,15 @@ def gpus(facts: dict[str, Any]) -> list[GpuRef]:
     return found
 
 
+def inventory(facts: Any) -> list[dict[str, Any]]:
+    """Every GPU as the report's ``summary.gpus`` rows: ``{"vendor", "index", "name",
+    "arch", "memory_total_mib"}`` (``arch``: compute capability, gfx target or Apple GPU
+    family). Never raises on a hand-edited report."""
+    return [{"vendor": ref.vendor, "index": ref.index, "name": ref.name,
+             "arch": ref.arch_key, "memory_total_mib": ref.memory_total_mib}
+            for ref in gpus(as_dict(facts))]
+
+
 def describe(refs: list[GpuRef]) -> str:
     """ "2 x AMD Instinct MI210, Apple M3 Pro": names with counts, in probe order."""
     counts: dict[str, int] = {}

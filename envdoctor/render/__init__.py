@@ -69,20 +69,26 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
                      + (f" ({', '.join(simd)})" if simd else "")))
     nvidia = as_dict(facts.get("nvidia"))
     gpus = dicts(nvidia.get("gpus"))
-    if gpus:
-        names: dict[str, int] = {}
-        for gpu in gpus:
-            name = str(gpu.get("name") or "?")
-            names[name] = names.get(name, 0) + 1
-        rows.append(("GPU", ", ".join(f"{n} x {name}" if n > 1 else name
-                                      for name, n in names.items())))
-        mig = mig_text(gpus)
-        if mig:
-            rows.append(("MIG", mig))
+    every = gpu_rows(report)
+    if every:
+        rows.append(("GPU", gpu_text(every)))
+    mig = mig_text(gpus)
+    if mig:
+        rows.append(("MIG", mig))
     if nvidia.get("driver_version"):
         cuda = nvidia.get("cuda_driver_version")
         rows.append(("NVIDIA driver", f"{nvidia['driver_version']}"
                      + (f" (CUDA {cuda})" if cuda else "")))
+    amd = as_dict(facts.get("amd"))
+    if amd.get("driver_version") or amd.get("rocm_version"):
+        rows.append(("AMD driver", f"amdgpu {amd.get('driver_version') or '?'}; ROCm "
+                     f"{amd.get('rocm_version') or 'not installed under /opt/rocm'}"))
+    apple = as_dict(facts.get("apple"))
+    if apple.get("present"):
+        memory = apple.get("unified_memory_mib")
+        rows.append(("Apple", f"{apple.get('chip') or 'Apple GPU'}"
+                     + (f", {memory / 1024:.0f} GiB unified memory"
+                        if isinstance(memory, (int, float)) else "")))
     cuda = as_dict(facts.get("cuda"))
     runtimes = [f"{r.get('version') or '?'} {r.get('kind')} ({r.get('where')})"
                 for r in dicts(cuda.get("runtimes"))]
@@ -99,6 +105,35 @@ def environment_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             label = "CPU-only build" if build == "cpu" else (f"{build} build" if build else "")
             rows.append((name, f"{info['version']} ({label})" if label else str(info["version"])))
     return rows
+
+
+def gpu_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's ``summary.gpus`` (every vendor); computed from the facts for a
+    report made before that list existed."""
+    from envdoctor.facts import as_dict, dicts
+
+    rows = as_dict(report.get("summary")).get("gpus")
+    if isinstance(rows, list):
+        return dicts(rows)
+    from envdoctor.hardware.gpus import inventory
+
+    return inventory(as_dict(report.get("facts")))
+
+
+def gpu_text(rows: list[dict[str, Any]]) -> str:
+    """ "2 x NVIDIA A100-SXM4-80GB, AMD Radeon RX 7900 XT (gfx1100)": NVIDIA names as the
+    driver gives them; AMD and Apple ones with their vendor and architecture."""
+    labels: dict[str, int] = {}
+    for row in rows:
+        name = str(row.get("name") or "?")
+        vendor = str(row.get("vendor") or "")
+        if vendor in ("amd", "apple"):
+            prefix = {"amd": "AMD", "apple": "Apple"}[vendor]
+            name = name if name.lower().startswith(prefix.lower()) else f"{prefix} {name}"
+            if row.get("arch"):
+                name += f" ({row['arch']})"
+        labels[name] = labels.get(name, 0) + 1
+    return ", ".join(f"{n} x {label}" if n > 1 else label for label, n in labels.items())
 
 
 def _mig_flag(value: Any) -> Any:

@@ -19,8 +19,15 @@ PROBE_STATUSES = ("ok", "error", "timeout")
 
 
 def escape_label(value: Any) -> str:
-    """A label value as the exposition format wants it: \\ " and newline escaped."""
-    return (str(value).replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n"))
+    """A label value as the exposition format wants it: \\ " and newline escaped, and
+    any other control character (a hostile GPU name in a pasted report) shown, not
+    sent raw."""
+    from envdoctor.render.escape import terminal
+
+    # First, line by line (a newline stays a newline, escaped below); the \\xNN forms it
+    # writes are then escaped like any backslash.
+    text = "\n".join(terminal(line) for line in str(value).split("\n"))
+    return text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
 
 
 def _labels(**labels: Any) -> str:
@@ -104,6 +111,26 @@ def render(report: dict[str, Any], **_: Any) -> str:
         out.family("envdoctor_run_duration_seconds", "How long the diagnosis took.")
         out.sample("envdoctor_run_duration_seconds",
                    round(float(summary["duration_ms"]) / 1000.0, 4))
+
+    from envdoctor.render import gpu_rows
+
+    gpus = gpu_rows(report)
+    if gpus:
+        out.family("envdoctor_gpu_info",
+                   "Each GPU envdoctor found, of every vendor (nvidia, amd, apple): always 1.")
+        for gpu in gpus:
+            out.sample("envdoctor_gpu_info", 1, vendor=gpu.get("vendor", "?"),
+                       index=gpu.get("index", "?"), model=gpu.get("name") or "?",
+                       arch=gpu.get("arch") or "")
+        sized = [g for g in gpus if isinstance(g.get("memory_total_mib"), (int, float))
+                 and not isinstance(g.get("memory_total_mib"), bool)]
+        if sized:
+            out.family("envdoctor_gpu_memory_bytes",
+                       "Memory of each GPU in bytes (Apple Silicon: the unified memory).")
+            for gpu in sized:
+                out.sample("envdoctor_gpu_memory_bytes",
+                           int(gpu["memory_total_mib"] * 1024 * 1024),
+                           vendor=gpu.get("vendor", "?"), index=gpu.get("index", "?"))
 
     out.family("envdoctor_info", "envdoctor version and report schema version.")
     out.sample("envdoctor_info", 1, version=report.get("envdoctor_version", "?"),
