@@ -38,6 +38,11 @@ def test_wheel_has_no_top_level_checks_or_fixes(wheel):
         if source.is_file() and source.suffix in (".py", ".sh", ".ps1"):
             rel = source.relative_to(REPO / "fixes").as_posix()
             assert f"envdoctor/fixes/{rel}" in names, rel
+    # Every module of the package ships (a folder left out of pyproject's explicit
+    # `packages` list works in an editable install and fails in a real one).
+    for source in sorted((REPO / "envdoctor").rglob("*.py")):
+        rel = source.relative_to(REPO).as_posix()
+        assert rel in names, f"{rel} is not in the wheel: add its folder to pyproject.toml"
     assert "envdoctor/schema/report.schema.json" in names
     for data in sorted((REPO / "envdoctor" / "data").glob("*.json")):
         assert f"envdoctor/data/{data.name}" in names
